@@ -1,0 +1,118 @@
+"""Every error capi-relay raises on purpose; messages carry field paths, codes and ids, never values."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One reason an event (or the request) was refused: where, a stable code, and words for a human."""
+
+    index: int | None  # position in `data`; None when the whole request is at fault
+    field: str  # dotted path, e.g. "custom_data.currency"
+    code: str  # stable, machine-readable, e.g. "currency_invalid"
+    message: str  # never contains a user_data value
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class RelayError(Exception):
+    """Base of every error capi-relay raises on purpose."""
+
+
+# --- The caller's fault: 4xx -------------------------------------------------------------------
+
+
+class BadRequest(RelayError):
+    """The caller sent what Meta would reject; carries FieldErrors (index, field, code), no values."""
+
+    status = 400
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(f"{len(errors)} error(s): " + ", ".join(sorted({e.code for e in errors})))
+        self.errors = list(errors)
+
+    def codes(self) -> list[dict]:
+        """What a log line may hold: field paths and codes only."""
+        return [{"index": e.index, "field": e.field, "code": e.code} for e in self.errors]
+
+    def body(self) -> dict:
+        return {"errors": [e.to_dict() for e in self.errors]}
+
+
+class PayloadTooLarge(BadRequest):
+    """The body or the number of events is over a limit: split the request and send again."""
+
+    status = 413
+
+
+class Unauthorized(BadRequest):
+    """No valid API key or signature: the caller must authenticate."""
+
+    status = 401
+
+
+class Forbidden(BadRequest):
+    """Authenticated or not, this origin, URL domain or pixel is not allowed here."""
+
+    status = 403
+
+
+# --- Meta's side -------------------------------------------------------------------------------
+
+
+class MetaError(RelayError):
+    """The Graph API failed or refused; holds status, code, subcode and fbtrace_id only."""
+
+    error_class = "meta"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        subcode: int | None = None,
+        fbtrace_id: str | None = None,
+    ) -> None:
+        super().__init__(message or self.__class__.__doc__)
+        self.status = status
+        self.code = code
+        self.subcode = subcode
+        self.fbtrace_id = fbtrace_id
+
+    def summary(self) -> dict:
+        """Safe to log, queue and return: no token, no event data."""
+        return {
+            "error_class": self.error_class,
+            "status": self.status,
+            "graph_code": self.code,
+            "graph_subcode": self.subcode,
+            "fbtrace_id": self.fbtrace_id,
+        }
+
+
+class TransientMetaError(MetaError):
+    """5xx, timeout, throttling or is_transient: safe to retry later, so queue the events."""
+
+    error_class = "transient"
+
+
+class TokenMetaError(MetaError):
+    """Codes 190/102: refresh the secret once; if it fails again, queue and raise the alarm."""
+
+    error_class = "token"
+
+
+class PermanentMetaError(MetaError):
+    """Code 100, 2804xxx and other 4xx: retrying cannot help; count, log the code, drop."""
+
+    error_class = "permanent"
+
+
+class QueueUnavailable(RelayError):
+    """Neither Meta nor the retry queue took the events: the caller gets 503 and should retry."""
+
+    status = 503
