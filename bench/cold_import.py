@@ -1,0 +1,153 @@
+"""Cold start as Lambda pays it: a fresh interpreter importing the handler module, ours vs an SDK one.
+
+Each sample is a new `python` process that times only the import (interpreter start-up is the same for
+both and is left out). Ours: functions/ingest/app.py with the environment the template sets and
+PYTHONPATH=layers, as Lambda loads it. Theirs: what a hand-written SDK Lambda imports - boto3 (for its
+secret) and facebook_business' serverside API. One unmeasured warm-up each writes the .pyc files, as a
+deployed package would have them; samples alternate so drift hits both sides alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INGEST_APP = ROOT / "functions" / "ingest" / "app.py"
+
+_TIMER = """
+import time
+t0 = time.perf_counter()
+{body}
+t1 = time.perf_counter()
+import json
+print(json.dumps({{"ms": (t1 - t0) * 1e3, "modules": len(__import__("sys").modules)}}))
+"""
+
+RELAY_IMPORT = f"""
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("app", {str(INGEST_APP)!r})
+module = importlib.util.module_from_spec(spec)
+sys.modules["app"] = module
+spec.loader.exec_module(module)
+assert callable(module.lambda_handler)
+"""
+
+SDK_IMPORT = """
+import boto3
+from facebook_business.api import FacebookAdsApi
+from facebook_business.adobjects.serverside.action_source import ActionSource
+from facebook_business.adobjects.serverside.custom_data import CustomData
+from facebook_business.adobjects.serverside.event import Event
+from facebook_business.adobjects.serverside.event_request import EventRequest
+from facebook_business.adobjects.serverside.user_data import UserData
+"""
+
+
+def lambda_env() -> dict[str, str]:
+    """The environment the ingest function gets from the template; no endpoint is ever contacted."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "META_", "POWERTOOLS_"))}
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(ROOT / "layers"), str(ROOT)]),
+        PYTHONDONTWRITEBYTECODE="",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",  # discard port: an accidental call fails fast, locally
+        META_PIXEL_ID="1234567890",
+        META_API_VERSION="v24.0",
+        META_GRAPH_URL="http://127.0.0.1:9",
+        SECRET_ID="capi-relay/meta",
+        RETRY_QUEUE_URL="http://127.0.0.1:9/000000000000/capi-relay-retry",
+        DLQ_URL="http://127.0.0.1:9/000000000000/capi-relay-dlq",
+        ALLOWED_ORIGINS="https://shop.example.com",
+        ALLOWED_URL_DOMAINS="shop.example.com",
+        POWERTOOLS_SERVICE_NAME="capi-relay",
+        METRICS_NAMESPACE="CapiRelay",
+        POWERTOOLS_METRICS_NAMESPACE="CapiRelay",
+    )
+    env.pop("PYTHONDONTWRITEBYTECODE")
+    return env
+
+
+def _sample(body: str, timeout: float = 60.0) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", _TIMER.format(body=body)],
+        env=lambda_env(),
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"import failed: {last}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(runs: int = 9) -> dict:
+    """Median import time of each side over `runs` fresh interpreters, and the ratio ours / SDK's."""
+    relay_ok = INGEST_APP.exists()
+    sides = {"relay": RELAY_IMPORT, "sdk": SDK_IMPORT}
+    samples: dict[str, list[float]] = {"relay": [], "sdk": []}
+    modules: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    if not relay_ok:
+        errors["relay"] = f"{INGEST_APP.relative_to(ROOT)} not found"
+    for name, body in sides.items():
+        if name in errors:
+            continue
+        try:
+            _sample(body)  # warm-up: writes .pyc files
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            errors[name] = str(exc)
+    for _ in range(runs):
+        for name, body in sides.items():
+            if name in errors:
+                continue
+            result = _sample(body)
+            samples[name].append(result["ms"])
+            modules[name] = result["modules"]
+    med = {k: statistics.median(v) if v else None for k, v in samples.items()}
+    ratio = med["relay"] / med["sdk"] if med["relay"] and med["sdk"] else None
+    return {
+        "relay_cold_import_ms": med["relay"],
+        "sdk_cold_import_ms": med["sdk"],
+        "import_ratio": ratio,
+        "relay_modules_loaded": modules.get("relay"),
+        "sdk_modules_loaded": modules.get("sdk"),
+        "runs": runs,
+        "samples_ms": samples,
+        "errors": errors,
+    }
+
+
+def hotspots(top: int = 12) -> list[dict]:
+    """Top-level packages by cumulative import time of the ingest handler (python -X importtime)."""
+    if not INGEST_APP.exists():
+        return []
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", RELAY_IMPORT],
+        env=lambda_env(),
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    per_package: dict[str, int] = {}
+    for line in proc.stderr.splitlines():
+        # "import time:      self [us] |    cumulative | imported package"
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, self_us, _cumulative, name = line.replace("import time:", "|").split("|")
+        package = name.strip().split(".")[0]
+        per_package[package] = per_package.get(package, 0) + int(self_us.strip())
+    ranked = sorted(per_package.items(), key=lambda item: item[1], reverse=True)[:top]
+    return [{"package": name, "self_ms": round(us / 1000, 2)} for name, us in ranked]

@@ -1,0 +1,299 @@
+"""`python -m bench.run`: every figure of `make bench` in one process run, on the same inputs.
+
+Per-event CPU (ours vs Meta's SDK), cold import, end-to-end throughput and latency through the local
+stack, package size, and the monthly cost model. Prints a table and writes the figures as JSON to
+$BENCH_JSON (default build/bench.json). A benchmark, not a test: targets are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (str(ROOT), str(ROOT / "layers")):  # `python -m bench.run` from a fresh clone, no PYTHONPATH
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from bench import cold_import, cost, e2e, measure, package_size, sdk_side  # noqa: E402 - after sys.path
+from bench import events as bench_events  # noqa: E402
+
+TARGET_SPEEDUP = 1.5
+TARGET_IMPORT_RATIO = 0.7
+DEFAULT_MEMORY_MB = 256
+
+
+def _per_event(now: int, repeats: int, warmup: int = 3, n: int = 1000) -> dict:
+    """µs per event for both sides: 1000 events in one body, and 1000 one-event bodies.
+
+    Every round uses 1000 new people (both sides the same ones), so no cache can answer for them.
+    """
+    from bench import relay_side
+
+    rounds = warmup + repeats
+    batches = [bench_events.generate(n, now=now, start=r * n) for r in range(rounds)]
+    bodies = [bench_events.request_body(batch) for batch in batches]
+    singles = [[bench_events.request_body([event]) for event in batch] for batch in batches]
+    pipeline = relay_side.RelayPipeline()
+    check = pipeline.check(bodies[0], now)  # before timing: what relay() made of these events
+    ours, theirs = pipeline.prepare(bodies[0], now), sdk_side.prepare(bodies[0], bench_events.PIXEL_ID)
+    counts = (len(json.loads(ours)["data"]), len(json.loads(theirs)["data"]))
+    if counts != (n, n):
+        raise RuntimeError(f"not every event was prepared: relay {counts[0]}, SDK {counts[1]} of {n}")
+
+    def relay_singles(round_: int) -> None:
+        for one in singles[round_]:
+            pipeline.prepare(one, now)
+
+    def sdk_singles(round_: int) -> None:
+        for one in singles[round_]:
+            sdk_side.prepare(one, bench_events.PIXEL_ID)
+
+    batch = measure.interleaved_medians(
+        {
+            "relay": lambda r: pipeline.prepare(bodies[r], now),
+            "sdk": lambda r: sdk_side.prepare(bodies[r], bench_events.PIXEL_ID),
+        },
+        repeats=repeats,
+        warmup=warmup,
+    )
+    single = measure.interleaved_medians(
+        {"relay": relay_singles, "sdk": sdk_singles}, repeats=max(3, repeats // 3), warmup=warmup
+    )
+    relay_us, sdk_us = batch["relay"]["median_ns"] / n / 1e3, batch["sdk"]["median_ns"] / n / 1e3
+    relay_one, sdk_one = single["relay"]["median_ns"] / n / 1e3, single["sdk"]["median_ns"] / n / 1e3
+    fresh = [bench_events.generate(n, now=now, start=(rounds + k) * n) for k in range(4)]
+    stages = relay_side.stage_times(pipeline, [bench_events.request_body(b) for b in fresh[:3]], now)
+    stages_single = relay_side.stage_times(pipeline, [bench_events.request_body([e]) for e in fresh[3]], now)
+    profiled = bench_events.request_body(bench_events.generate(n, now=now, start=(rounds + 4) * n))
+    return {
+        "relay_us_per_event": relay_us,
+        "sdk_us_per_event": sdk_us,
+        "speedup_vs_sdk": sdk_us / relay_us,
+        "relay_us_per_event_single": relay_one,
+        "sdk_us_per_event_single": sdk_one,
+        "speedup_vs_sdk_single": sdk_one / relay_one,
+        "events": n,
+        "events_with_phone": sum(1 for e in batches[0] if "ph" in e["user_data"]),
+        "repeats": repeats,
+        "relay_outcome": check,
+        "relay_request_bytes": len(ours),
+        "sdk_request_bytes": len(theirs),
+        "stages": stages,
+        "stages_single": stages_single,
+        "profile": measure.profile(lambda: pipeline.prepare(profiled, now), root=str(ROOT)),
+        "samples_ns": {"batch": {k: v["samples_ns"] for k, v in batch.items()}},
+    }
+
+
+def _memory_mb() -> int:
+    """The ingest function's MemorySize from template.yaml (its own, else Globals), else a default."""
+    template = ROOT / "template.yaml"
+    if not template.exists():
+        return DEFAULT_MEMORY_MB
+    text = template.read_text(encoding="utf-8")
+    ingest = re.search(r"\n  IngestFunction:\n(.*?)(?=\n  \S)", text, re.S)
+    for scope in ([ingest.group(1)] if ingest else []) + [text]:
+        found = re.search(r"MemorySize:\s*(\d+)", scope)
+        if found:
+            return int(found.group(1))
+    return DEFAULT_MEMORY_MB
+
+
+def _section(results: dict, name: str, run) -> None:
+    print(f"… {name}", file=sys.stderr, flush=True)
+    began = time.perf_counter()
+    try:
+        results[name] = run()
+    except Exception as exc:  # one broken section must not hide the others
+        results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        traceback.print_exc(file=sys.stderr)
+    print(f"  done in {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
+
+
+def _fmt(value, spec: str = ".1f", suffix: str = "") -> str:
+    return "n/a" if value is None else f"{value:{spec}}{suffix}"
+
+
+def _mark(ok: bool | None) -> str:
+    return "" if ok is None else ("  [target met]" if ok else "  [TARGET MISSED]")
+
+
+def _row(label: str, text: str) -> str:
+    return f"{label:44} {text}"
+
+
+def _cost_lines(money: dict) -> list[str]:
+    lines = [
+        "",
+        f"monthly cost, us-east-1 list prices read {cost.READ_ON} (Lambda arm64 {money['memory_mb']} MB, "
+        f"{money['duration_ms']:.0f} ms a request incl. an assumed Meta round trip)",
+        f"    {'events/month':>14} {'relay, 1/request':>18} {'relay, 100/request':>20} {'CAPI Gateway':>14}",
+    ]
+    for row in money["rows"]:
+        relay, batched, gateway = (row[k]["total"] for k in ("relay", "relay_batched", "gateway"))
+        lines.append(
+            f"    {row['events_per_month']:>14,} {relay:>17.2f}$ {batched:>19.2f}$ {gateway:>13.2f}$"
+        )
+    even = money.get("break_even_events_per_month")
+    lines.append(
+        f"    marginal ${money['cost_usd_per_million']:.2f} per million events at 1/request, "
+        f"${money['cost_usd_per_million_batched']:.3f} at 100/request; "
+        f"fixed ${money['relay_fixed_usd_per_month']:.2f}/month"
+    )
+    lines.append(
+        f"    at 1 event/request the Gateway costs less above ~{even / 1e6:.0f}M events/month"
+        if even
+        else "    the relay costs less at every volume modelled"
+    )
+    return lines
+
+
+def report(figures: dict, sections: dict) -> str:
+    """The table `make bench` prints."""
+    per, cold, end, size, money = (
+        sections.get(k, {}) for k in ("per_event", "cold_import", "e2e", "size", "cost")
+    )
+    speedup, ratio = figures.get("speedup_vs_sdk"), figures.get("import_ratio")
+    batched = end.get("batched") or {}
+    sdk_zip = (size.get("sdk") or {}).get("zip_bytes")
+    lines = [
+        "capi-relay vs Meta's Python SDK (facebook-business "
+        f"{sdk_side.version() or 'not installed'}) - {figures['machine']}",
+        "",
+        _row(
+            "per-event CPU (1000 events, one body)",
+            f"relay {_fmt(figures.get('relay_us_per_event'))} µs"
+            f"   SDK {_fmt(figures.get('sdk_us_per_event'))} µs   x{_fmt(speedup, '.2f')} faster"
+            + _mark(None if speedup is None else speedup >= TARGET_SPEEDUP),
+        ),
+        _row(
+            "per-event CPU (1000 one-event bodies)",
+            f"relay {_fmt(per.get('relay_us_per_event_single'))} µs"
+            f"   SDK {_fmt(per.get('sdk_us_per_event_single'))} µs"
+            f"   x{_fmt(per.get('speedup_vs_sdk_single'), '.2f')}",
+        ),
+        _row(
+            "cold import (median of fresh interpreters)",
+            f"relay {_fmt(figures.get('relay_cold_import_ms'))} ms"
+            f"   SDK+boto3 {_fmt(figures.get('sdk_cold_import_ms'))} ms   ratio {_fmt(ratio, '.2f')}"
+            + _mark(None if ratio is None else ratio <= TARGET_IMPORT_RATIO),
+        ),
+        _row(
+            "end to end, one event a request",
+            f"{_fmt(figures.get('events_per_s'), '.0f')} events/s   p50 {_fmt(end.get('p50_ms'))} ms"
+            f"   p99 {_fmt(figures.get('p99_ms'))} ms",
+        ),
+        _row(
+            "end to end, 100 events a request",
+            f"{_fmt(batched.get('events_per_s'), '.0f')} events/s   p50 {_fmt(batched.get('p50_ms'))} ms",
+        ),
+        _row(
+            "package (zipped layer + functions)",
+            f"{_fmt(figures.get('package_mb'), '.2f')} MB"
+            f"   SDK function deps {_fmt(sdk_zip / 1e6 if sdk_zip else None, '.2f')} MB",
+        ),
+    ]
+    for name, artifact in (size.get("artifacts") or {}).items():
+        zipped, unzipped = artifact["zip_bytes"] / 1e6, artifact["unzipped_bytes"] / 1e6
+        lines.append(f"    {name:40} {zipped:8.2f} MB zipped, {unzipped:.2f} MB unzipped")
+    if money.get("rows"):
+        lines += _cost_lines(money)
+    for key, label in (("stages", "1000-event body"), ("stages_single", "one-event bodies")):
+        stages = per.get(key)
+        if stages:
+            parts = "  ".join(f"{name.strip('_')} {us:.1f}" for name, us in stages["us_per_event"].items())
+            lines += ["", f"relay() steps, µs per event, {label} (no profiler): {parts}"]
+    if per.get("profile"):
+        lines += ["", "relay hotspots (cProfile, own time share, 1000-event body):"]
+        lines += [
+            f"    {row['own_share'] * 100:5.1f}%  {row['where']}"
+            for row in per["profile"]["by_own_time"][:10]
+        ]
+    if cold.get("hotspots"):
+        lines += ["", "cold import hotspots (python -X importtime, self time by top-level package):"]
+        lines += [f"    {row['self_ms']:7.1f} ms  {row['package']}" for row in cold["hotspots"][:8]]
+    errors = {k: v["error"] for k, v in sections.items() if isinstance(v, dict) and v.get("error")}
+    if errors:
+        lines += ["", "not measured:"] + [f"    {k}: {v}" for k, v in errors.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repetitions (a smoke run, noisier figures)"
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["e2e", "size", "cold"],
+        help="leave a section out (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    out = Path(os.environ.get("BENCH_JSON", ROOT / "build" / "bench.json"))
+    now = int(time.time())
+    events = bench_events.generate(3000, now=now, start=10**7)  # people of their own for the e2e run
+    sections: dict = {}
+
+    _section(sections, "per_event", lambda: _per_event(now, repeats=5 if args.quick else 15))
+    if "cold" not in args.skip:
+        _section(
+            sections,
+            "cold_import",
+            lambda: {
+                **cold_import.measure(runs=3 if args.quick else 9),
+                "hotspots": cold_import.hotspots(),
+            },
+        )
+    if "e2e" not in args.skip:
+        _section(
+            sections,
+            "e2e",
+            lambda: e2e.measure(events, singles=150 if args.quick else 600, batches=5 if args.quick else 20),
+        )
+    if "size" not in args.skip:
+        _section(sections, "size", package_size.measure)
+
+    per, cold, end, size = (sections.get(k, {}) for k in ("per_event", "cold_import", "e2e", "size"))
+    rtt = cost.ASSUMPTIONS["meta_round_trip_ms"][0]
+    single_ms = (end.get("p50_ms") or 10.0) + rtt
+    batch_ms = ((end.get("batched") or {}).get("p50_ms") or single_ms) + rtt
+    _section(sections, "cost", lambda: cost.model(single_ms, _memory_mb(), batch_duration_ms=batch_ms))
+
+    figures = {
+        "relay_us_per_event": per.get("relay_us_per_event"),
+        "sdk_us_per_event": per.get("sdk_us_per_event"),
+        "speedup_vs_sdk": per.get("speedup_vs_sdk"),
+        "relay_cold_import_ms": cold.get("relay_cold_import_ms"),
+        "sdk_cold_import_ms": cold.get("sdk_cold_import_ms"),
+        "import_ratio": cold.get("import_ratio"),
+        "events_per_s": end.get("events_per_s"),
+        "p99_ms": end.get("p99_ms"),
+        "package_mb": size.get("package_mb"),
+        "cost_usd_per_million": sections["cost"].get("cost_usd_per_million"),
+        "targets": {"speedup_vs_sdk": TARGET_SPEEDUP, "import_ratio": TARGET_IMPORT_RATIO},
+        "machine": f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "sdk_version": sdk_side.version(),
+        "measured_at": now,
+    }
+    print(report(figures, sections))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps({**figures, "details": sections}, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    print(f"\nfigures written to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""capi-relay's domain: plain Python, no AWS. Names are loaded on first use, so importing is nearly free.
+
+A cold start pays only for what its first request touches: `requests` comes with MetaClient,
+`phonenumbers` with normalization.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import Any
+
+_EXPORTS = {
+    "normalize_user_data": "normalize",
+    "sha256_hex": "hashing",
+    "IngestRequest": "model",
+    "RelayConfig": "model",
+    "Credentials": "model",
+    "RelayResult": "model",
+    "RedeliveryResult": "model",
+    "relay": "relay",
+    "redeliver": "redeliver",
+    "MetaClient": "meta_client",
+    "MetaResponse": "meta_client",
+    "FieldError": "errors",
+    "RelayError": "errors",
+    "BadRequest": "errors",
+    "PayloadTooLarge": "errors",
+    "Unauthorized": "errors",
+    "Forbidden": "errors",
+    "MetaError": "errors",
+    "TransientMetaError": "errors",
+    "TokenMetaError": "errors",
+    "PermanentMetaError": "errors",
+    "QueueUnavailable": "errors",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'capi_relay' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"capi_relay.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+class _Package(types.ModuleType):
+    """Keeps `capi_relay.relay` / `.redeliver` the functions once their same-named modules are imported.
+
+    Python binds a submodule on its package after loading it, which would shadow the function.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

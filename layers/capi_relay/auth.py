@@ -1,0 +1,336 @@
+"""Who may send events: API keys and HMAC signatures for servers, origin and URL allow-lists for browsers.
+
+Pure functions over the request and the deployment's policy: no AWS, no I/O, no clock (``now`` is an
+argument). Every refusal is an ``Unauthorized`` (401: prove who you are) or ``Forbidden`` (403: you may
+not send this here) carrying FieldErrors that name a header or field and a code — never the key,
+signature or URL that was presented. The policy table is in docs/SECURITY.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from capi_relay.errors import FieldError, Forbidden, Unauthorized
+
+API_KEY_HEADER = "x-api-key"
+SIGNATURE_HEADER = "x-capi-signature"
+TIMESTAMP_HEADER = "x-capi-timestamp"
+SIGNATURE_WINDOW_S = 300  # like Stripe: a signed request is good for five minutes either side of now
+HASHED_KEY_PREFIX = "sha256:"  # a stored key "sha256:<64 hex>" is the digest of the real key
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+# A browser reads "\" as "/" and drops tabs/newlines, so such a URL's real host is not what urlsplit sees.
+_AMBIGUOUS_URL = re.compile(r"[\\\s\x00-\x1f\x7f]")
+
+
+class AuthPolicy(Protocol):
+    """The part of RelayConfig this module reads; keys and secret come from Secrets Manager."""
+
+    @property
+    def api_keys(self) -> Sequence[str]: ...  # plain keys or "sha256:<hex>" digests
+    @property
+    def hmac_secret(self) -> str | Sequence[str] | None: ...  # several = rotation
+    @property
+    def allowed_origins(self) -> Sequence[str]: ...  # "https://shop.example", "https://*.shop.example", "*"
+    @property
+    def allowed_url_domains(self) -> Sequence[str]: ...  # "shop.example" also allows its subdomains
+
+
+class _Request(Protocol):
+    """The part of IngestRequest this module reads (header names lower-case)."""
+
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+# --- browsers: origin and URL allow-lists --------------------------------------------------------
+
+
+def _origin_key(value: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a serialized origin, or None when it is not an http(s) origin."""
+    value = value.strip().lower().rstrip("/")
+    if _AMBIGUOUS_URL.search(value):
+        return None
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+        return None
+    if parts.path or parts.query or parts.fragment:
+        return None
+    return parts.scheme, parts.hostname.rstrip("."), port or _DEFAULT_PORTS[parts.scheme]
+
+
+def check_origin(origin: str | None, allowed: Iterable[str]) -> bool:
+    """True when the browser's Origin is on the allow-list (exact, "*" for any, or "scheme://*.domain")."""
+    if not origin:
+        return False
+    key = _origin_key(origin)
+    if key is None:  # "null" (sandboxed iframes, file://) and anything malformed
+        return False
+    scheme, host, port = key
+    for entry in allowed:
+        entry = entry.strip().lower()
+        if entry == "*":
+            return True
+        wildcard = "://*." in entry
+        want = _origin_key(entry.replace("://*.", "://", 1) if wildcard else entry)
+        if want is None or (want[0], want[2]) != (scheme, port):
+            continue
+        if host == want[1] and not wildcard:
+            return True
+        if wildcard and host.endswith("." + want[1]):
+            return True
+    return False
+
+
+def _host_key(host: str) -> str:
+    """Lower-case ASCII form of a host name, so "Bücher.example" and "xn--bcher-kva.example" compare equal."""
+    host = host.strip().lower().rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def _domain_entry(entry: str) -> str:
+    entry = entry.strip()
+    if "://" in entry:  # tolerate a URL where a domain was meant
+        entry = urlsplit(entry).hostname or ""
+    return _host_key(entry.removeprefix("*.").lstrip("."))
+
+
+def check_url_domain(event_source_url: str | None, allowed_domains: Iterable[str]) -> bool:
+    """True when the URL is http(s) on an allowed domain or one of its subdomains.
+
+    Refuses what a browser would read differently from us: user info ("good.example@evil.example"),
+    backslashes, whitespace and control characters.
+    """
+    if not isinstance(event_source_url, str) or _AMBIGUOUS_URL.search(event_source_url):
+        return False
+    try:
+        parts = urlsplit(event_source_url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return False
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+        return False
+    host = _host_key(parts.hostname)
+    for entry in allowed_domains:
+        domain = _domain_entry(entry)
+        if domain and (host == domain or host.endswith("." + domain)):
+            return True
+    return False
+
+
+# --- servers: API keys and signatures ------------------------------------------------------------
+
+
+def _key_digest(stored: str) -> bytes | None:
+    if stored.startswith(HASHED_KEY_PREFIX):
+        hex_digest = stored[len(HASHED_KEY_PREFIX) :].strip().lower()
+        return bytes.fromhex(hex_digest) if _HEX64.fullmatch(hex_digest) else None
+    return hashlib.sha256(stored.encode()).digest() if stored else None
+
+
+def verify_api_key(presented: str | None, keys: Iterable[str]) -> bool:
+    """True when the presented key is one of ours; every stored key is compared, in constant time.
+
+    Keys may be stored as "sha256:<hex of the key's SHA-256>" so the secret need not hold them in clear.
+    Comparing digests gives equal-length inputs, so timing reveals neither the key nor its length.
+    """
+    if not presented:
+        return False
+    digest = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).digest()
+    found = False
+    for stored in keys:
+        want = _key_digest(stored)
+        if want is not None and hmac.compare_digest(digest, want):
+            found = True  # no early exit: the loop takes as long whichever key matched
+    return found
+
+
+def _as_bytes(body: bytes | str) -> bytes:
+    return body if isinstance(body, bytes) else body.encode()
+
+
+def sign(secret: str, timestamp: int | str, body: bytes | str) -> str:
+    """Hex HMAC-SHA256 of "{timestamp}.{body}": what a server caller sends in X-Capi-Signature."""
+    message = str(timestamp).encode() + b"." + _as_bytes(body)
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _unauthorized(header: str, code: str, message: str) -> Unauthorized:
+    return Unauthorized([FieldError(None, f"headers.{header}", code, message)])
+
+
+def verify_signature(
+    secret: str | Sequence[str],
+    timestamp_header: str | None,
+    signature_header: str | None,
+    body: bytes | str,
+    now: float,
+    window_s: int = SIGNATURE_WINDOW_S,
+) -> None:
+    """Accept a request signed within the replay window; else raise Unauthorized naming the header.
+
+    The timestamp is inside the signed message, so an old signature cannot be re-dated; outside the
+    window (either side: clock skew) a captured request is refused. Several secrets allow rotation.
+    """
+    if not timestamp_header:
+        raise _unauthorized(
+            TIMESTAMP_HEADER, "timestamp_missing", "X-Capi-Timestamp must come with a signature"
+        )
+    stamp = timestamp_header.strip()
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        raise _unauthorized(TIMESTAMP_HEADER, "timestamp_invalid", "X-Capi-Timestamp must be Unix seconds")
+    if abs(now - int(stamp)) > window_s:
+        raise _unauthorized(
+            TIMESTAMP_HEADER,
+            "timestamp_out_of_window",
+            f"X-Capi-Timestamp must be within {window_s} s of the relay's clock; sign the request again",
+        )
+    if not signature_header:
+        raise _unauthorized(SIGNATURE_HEADER, "signature_missing", "X-Capi-Signature is required")
+    presented = signature_header.strip().lower().removeprefix("sha256=")
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    valid = False
+    if _HEX64.fullmatch(presented):
+        for candidate in secrets:
+            if candidate and hmac.compare_digest(sign(candidate, stamp, body), presented):
+                valid = True
+    if not valid:
+        raise _unauthorized(
+            SIGNATURE_HEADER,
+            "signature_invalid",
+            'X-Capi-Signature must be hex HMAC-SHA256 of "{timestamp}.{raw body}" with the shared secret',
+        )
+
+
+# --- the policy ----------------------------------------------------------------------------------
+
+
+def _secrets(config: AuthPolicy) -> list[str]:
+    secret = config.hmac_secret
+    if not secret:
+        return []
+    return [secret] if isinstance(secret, str) else [s for s in secret if s]
+
+
+def _authenticate_server(request: _Request, config: AuthPolicy, now: float) -> bool:
+    """True when the request carries valid credentials; raise when it carries bad ones."""
+    headers = request.headers
+    keys = [k for k in config.api_keys if k]
+    secrets = _secrets(config)
+    has_key = API_KEY_HEADER in headers
+    has_signature = SIGNATURE_HEADER in headers or TIMESTAMP_HEADER in headers
+    if not (keys or secrets) or not (has_key or has_signature):
+        return False  # open relay, or a caller that did not try: the browser rules decide
+    if has_key:
+        if not keys:
+            raise _unauthorized(API_KEY_HEADER, "api_key_not_enabled", "this relay takes signatures only")
+        if not verify_api_key(headers[API_KEY_HEADER], keys):
+            raise _unauthorized(API_KEY_HEADER, "api_key_invalid", "X-Api-Key is not a key of this relay")
+    if has_signature:
+        if not secrets:
+            raise _unauthorized(SIGNATURE_HEADER, "signature_not_enabled", "this relay takes API keys only")
+        verify_signature(
+            secrets, headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER), request.body, now
+        )
+    return True
+
+
+def _events_of(body: bytes) -> list[Any]:
+    """The events of a body, leniently: parsing proper (and its 400s) happens elsewhere."""
+    try:
+        top = json.loads(body)
+    except (ValueError, RecursionError):
+        return []
+    if isinstance(top, dict) and isinstance(top.get("data"), list):
+        return top["data"]
+    return [top]
+
+
+def _check_event_domains(
+    request: _Request, config: AuthPolicy, events: Sequence[Any] | None
+) -> list[FieldError]:
+    if not config.allowed_url_domains:
+        return []
+    referer = request.headers.get("referer")
+    errors = []
+    for index, event in enumerate(_events_of(request.body) if events is None else events):
+        url = event.get("event_source_url") if isinstance(event, Mapping) else None
+        field = "event_source_url"
+        if url in (None, "") and referer:  # enrichment would take the Referer: check what would be sent
+            url, field = referer, "headers.referer"
+        # a URL of the wrong type is validation's 400, not a 403
+        if isinstance(url, str) and not check_url_domain(url, config.allowed_url_domains):
+            errors.append(
+                FieldError(index, field, "url_domain_not_allowed", "the URL's host is not an allowed domain")
+            )
+    return errors
+
+
+def authenticate(
+    request: _Request, config: AuthPolicy, now: float, events: Sequence[Any] | None = None
+) -> None:
+    """Let the request through or raise Unauthorized (401) / Forbidden (403); see docs/SECURITY.md.
+
+    - Credentials presented (X-Api-Key, or X-Capi-Signature + X-Capi-Timestamp) are verified when the
+      relay has any configured; bad ones are a 401, never a fall-back to the browser rules. Valid ones
+      admit the request: a server may send events for any site.
+    - Otherwise, with keys or a secret configured, a caller without an Origin header is a 401.
+    - A browser (Origin header) must be on allowed_origins; an empty list admits browsers only on an
+      open relay (nothing configured at all).
+    - Every caller admitted without credentials must name allowed domains in its events'
+      event_source_url (or Referer, which enrichment would use), when allowed_url_domains is set.
+
+    ``events`` are the parsed events when the caller has them; else the body is read leniently.
+    """
+    if _authenticate_server(request, config, now):
+        return
+    locked = bool([k for k in config.api_keys if k] or _secrets(config))
+    origin = request.headers.get("origin")
+    if origin is None:
+        if locked:
+            raise _unauthorized(
+                API_KEY_HEADER,
+                "credentials_missing",
+                "send X-Api-Key, or X-Capi-Signature with X-Capi-Timestamp",
+            )
+    elif not (check_origin(origin, config.allowed_origins) or (not locked and not config.allowed_origins)):
+        raise Forbidden(
+            [FieldError(None, "headers.origin", "origin_not_allowed", "origin not in the allow-list")]
+        )
+    errors = _check_event_domains(request, config, events)
+    if errors:
+        raise Forbidden(errors)
+
+
+def choose_pixel(requested: object, pixel_ids: Sequence[str]) -> str:
+    """The pixel a request sends to: the one it names if configured, else the default (the first).
+
+    A relay must not send events in the name of a pixel its owner did not configure: 403.
+    """
+    if requested is None or requested == "":
+        if pixel_ids:
+            return pixel_ids[0]
+        raise Forbidden([FieldError(None, "pixel_id", "pixel_not_configured", "this relay has no pixel")])
+    if isinstance(requested, int) and not isinstance(requested, bool):
+        requested = str(requested)
+    if isinstance(requested, str) and requested in pixel_ids:
+        return requested
+    raise Forbidden([FieldError(None, "pixel_id", "pixel_not_allowed", "this pixel is not configured here")])

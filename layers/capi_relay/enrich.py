@@ -1,0 +1,106 @@
+"""Defaults and enrichment from the HTTP request, applied only where the caller did not send the field.
+
+DESIGN.md §3. What the browser's request tells us (Referer, User-Agent, IP, the Pixel's cookies) is
+used for website events only: a backend's own IP and User-Agent say nothing about its customer.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from capi_relay.model import IngestRequest, RelayConfig
+
+MS_THRESHOLD = 100_000_000_000  # 1e11 s is the year 5138, 1e11 ms is 1973: anything above is milliseconds
+_FBCLID = re.compile(r"[A-Za-z0-9_-]{1,500}")
+
+
+def _absent(container: dict, key: str) -> bool:
+    value = container.get(key)
+    return value is None or value == "" or value == []
+
+
+def _event_time(event: dict, now: float, config: RelayConfig, warnings: list[dict]) -> None:
+    value = event.get("event_time")
+    if value is None:
+        event["event_time"] = int(now)
+        return
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return  # left for validation to refuse
+    if value >= MS_THRESHOLD:
+        value //= 1000
+        warnings.append({"field": "event_time", "code": "event_time_ms"})
+    if now < value <= now + config.future_skew_s:
+        value = int(now)  # the sender's clock runs a little fast; Meta refuses any future time
+        warnings.append({"field": "event_time", "code": "event_time_clamped"})
+    event["event_time"] = value
+
+
+def _client_ip(request: IngestRequest, config: RelayConfig) -> str | None:
+    if config.trusted_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        first = forwarded.split(",", 1)[0].strip()
+        if first:
+            try:
+                return str(ipaddress.ip_address(first))
+            except ValueError:
+                pass  # a proxy that forwards garbage: fall back to what API Gateway saw
+    return request.source_ip or None
+
+
+def _fbclid(url: Any) -> str | None:
+    if not isinstance(url, str) or "fbclid=" not in url:
+        return None
+    try:
+        values = parse_qs(urlsplit(url).query).get("fbclid") or []
+    except ValueError:
+        return None
+    value = values[0].strip() if values else ""
+    return value if _FBCLID.fullmatch(value) else None
+
+
+def enrich_event(
+    event: dict, request: IngestRequest, config: RelayConfig, now: float
+) -> tuple[dict, list[dict]]:
+    """A copy of the event with defaults filled in, and warnings {"field", "code"} (never values)."""
+    event = dict(event)
+    warnings: list[dict] = []
+    _event_time(event, now, config, warnings)
+    if _absent(event, "event_id"):
+        event["event_id"] = str(uuid.uuid4())  # returned to the caller, who reuses it for Pixel dedup
+    elif isinstance(event["event_id"], int) and not isinstance(event["event_id"], bool):
+        event["event_id"] = str(event["event_id"])
+    if _absent(event, "action_source"):
+        event["action_source"] = "website"
+    user_data = dict(event.get("user_data") or {})
+    if event["action_source"] == "website":
+        headers, cookies = request.headers, request.cookies
+        if _absent(event, "event_source_url") and headers.get("referer"):
+            event["event_source_url"] = headers["referer"]
+        if _absent(user_data, "client_user_agent") and headers.get("user-agent"):
+            user_data["client_user_agent"] = headers["user-agent"]
+        if _absent(user_data, "client_ip_address"):
+            ip = _client_ip(request, config)
+            if ip:
+                user_data["client_ip_address"] = ip
+        if _absent(user_data, "fbp") and cookies.get("_fbp"):
+            user_data["fbp"] = cookies["_fbp"]
+        if _absent(user_data, "fbc") and cookies.get("_fbc"):
+            user_data["fbc"] = cookies["_fbc"]
+    if _absent(user_data, "fbc") and isinstance(event["event_time"], int):
+        click_id = _fbclid(event.get("event_source_url"))
+        if click_id:
+            from capi_relay.normalize import build_fbc
+
+            fbc = build_fbc(event["event_time"], click_id)
+            if fbc:
+                user_data["fbc"] = fbc
+    event["user_data"] = user_data
+    return event, warnings

@@ -1,0 +1,125 @@
+"""The Conversions API over HTTP: one pooled session, timeouts, and one place that classifies failures.
+
+The access token travels in the JSON body, never in the URL; no exception raised here holds the token
+or Meta's message text (which may echo event data) — only status, code, subcode and fbtrace_id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from capi_relay.errors import MetaError, PermanentMetaError, TokenMetaError, TransientMetaError
+from capi_relay.model import Credentials
+
+# DESIGN.md §3: throttling, outages and Meta's own "try again later"
+TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 341, 368, 613, 80004})
+TOKEN_CODES = frozenset({190, 102})
+
+
+@dataclass(frozen=True, slots=True)
+class MetaResponse:
+    """What Meta says when it takes a request."""
+
+    events_received: int
+    fbtrace_id: str | None
+    messages: list[Any] = field(default_factory=list)
+
+
+def appsecret_proof(access_token: str, app_secret: str) -> str:
+    """Meta's proof that the caller holds the app secret: hex HMAC-SHA256 of the token."""
+    return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
+
+
+def classify(response: requests.Response | None = None, exc: BaseException | None = None) -> MetaError:
+    """The one mapping from a failed call (an exception, or a non-200 answer) to our error classes."""
+    if exc is not None or response is None:
+        kind = type(exc).__name__ if exc is not None else "no response"
+        return TransientMetaError(f"Graph API unreachable ({kind})")
+    status = response.status_code
+    error: dict = {}
+    try:
+        body = response.json()
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            error = body["error"]
+    except ValueError:
+        pass  # an HTML page from a proxy, or nothing at all
+    code, subcode = _int(error.get("code")), _int(error.get("error_subcode"))
+    trace = error.get("fbtrace_id") if isinstance(error.get("fbtrace_id"), str) else None
+    trace = trace or response.headers.get("x-fb-trace-id")
+    where = f"HTTP {status}, code {code}, subcode {subcode}"
+    details = {"status": status, "code": code, "subcode": subcode, "fbtrace_id": trace}
+    if code in TOKEN_CODES:
+        return TokenMetaError(f"Graph API refused the access token ({where})", **details)
+    if code in TRANSIENT_CODES or error.get("is_transient") is True or status == 429 or status >= 500:
+        return TransientMetaError(f"Graph API failed, retry later ({where})", **details)
+    if 400 <= status < 500:
+        return PermanentMetaError(f"Graph API rejected the request ({where})", **details)
+    return TransientMetaError(f"Graph API answered unexpectedly ({where})", **details)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class MetaClient:
+    """POST /{version}/{pixel_id}/events; one per container, so connections are reused across requests."""
+
+    def __init__(
+        self,
+        graph_url: str,
+        api_version: str,
+        timeout: tuple[float, float] = (3.05, 10),
+        pool_size: int = 10,
+    ) -> None:
+        self.graph_url = graph_url.rstrip("/")
+        self.api_version = api_version
+        self.timeout = timeout
+        self._session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._session.headers.update({"Content-Type": "application/json", "User-Agent": "capi-relay/0.1"})
+
+    def send(
+        self,
+        pixel_id: str,
+        events: Sequence[dict],
+        credentials: Credentials,
+        test_event_code: str | None = None,
+    ) -> MetaResponse:
+        """Send ≤ 1000 ready (hashed) events; raise Transient-, Token- or PermanentMetaError."""
+        payload: dict[str, Any] = {"data": list(events), "access_token": credentials.access_token}
+        if credentials.app_secret:
+            payload["appsecret_proof"] = appsecret_proof(credentials.access_token, credentials.app_secret)
+        if test_event_code:
+            payload["test_event_code"] = test_event_code
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        url = f"{self.graph_url}/{self.api_version}/{pixel_id}/events"
+        try:
+            response = self._session.post(url, data=body, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise classify(exc=exc) from None  # `from None`: the cause's repr may hold the request
+        if response.status_code != 200:
+            raise classify(response)
+        try:
+            answer = response.json()
+            received = answer["events_received"]
+        except (ValueError, KeyError, TypeError):
+            raise classify(response) from None  # a 200 that is not Meta's answer: try again later
+        messages = answer.get("messages")
+        return MetaResponse(
+            events_received=received if isinstance(received, int) else len(events),
+            fbtrace_id=answer.get("fbtrace_id") if isinstance(answer.get("fbtrace_id"), str) else None,
+            messages=messages if isinstance(messages, list) else [],
+        )
+
+    def close(self) -> None:
+        self._session.close()

@@ -1,0 +1,96 @@
+"""The values that cross the domain's edges: what comes in, how it is configured, what goes out.
+
+Frozen, slotted dataclasses: cheap to build on every request, impossible to change behind a caller's back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from capi_relay.batch import MAX_BISECT_REQUESTS
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRequest:
+    """One HTTP request to POST /events, already taken apart by the adapter (header names lower-case)."""
+
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    cookies: Mapping[str, str] = field(default_factory=dict)
+    source_ip: str | None = None
+    query: Mapping[str, str] = field(default_factory=dict)
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """How one deployment relays; read once per container by the adapter, passed in by the handler."""
+
+    pixel_ids: tuple[str, ...] = ()  # the first is the default pixel
+    default_region: str | None = None  # ISO alpha-2, for phone numbers, states and zips without a country
+    trusted_proxy: bool = False  # X-Forwarded-For is believed only behind a proxy the owner trusts
+    allowed_origins: tuple[str, ...] = ()
+    allowed_url_domains: tuple[str, ...] = ()
+    data_processing_options: Sequence[str] | None = None  # e.g. ["LDU"], applied where an event has none
+    dpo_country: int | None = None
+    dpo_state: int | None = None
+    api_keys: tuple[str, ...] = ()
+    hmac_secret: str | Sequence[str] | None = None
+    # limits (DESIGN.md §3)
+    max_body_bytes: int = 1_000_000
+    max_events: int = 1000
+    max_depth: int = 16
+    max_string: int = 2048
+    max_url: int = 8192
+    max_values: int = 100
+    future_skew_s: int = 60  # an event_time at most this far ahead is taken as "now" (clock drift)
+    max_message_bytes: int = 240_000  # one retry message; SQS refuses more than 256 KiB
+    max_bisect_requests: int = MAX_BISECT_REQUESTS
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What the Graph API needs to accept events for a pixel; never logged, never in a repr."""
+
+    access_token: str = field(repr=False)
+    app_secret: str | None = field(default=None, repr=False)
+
+
+# (pixel_id, force_refresh) -> Credentials; force_refresh=True after a token error (190/102)
+CredentialSource = Callable[[str, bool], Credentials]
+
+
+class Sink(Protocol):
+    """The retry queue port; both methods raise when the queue cannot take the message (→ 503)."""
+
+    def retry(self, message: dict) -> None: ...
+
+    def dead_letter(self, message: dict) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RelayResult:
+    """The outcome of one POST /events: the HTTP answer plus the counts the handler turns into metrics."""
+
+    status: int
+    body: dict[str, Any]
+    received: int  # events in the request
+    sent: int  # events Meta accepted
+    queued: int  # events put on the retry queue
+    rejected: int  # events refused: by validation, or by Meta
+    dead_lettered: int  # events Meta refused, kept in the DLQ
+    event_ids: list[str]
+    warnings: list[dict]  # {"index", "field", "code"}
+    meta_errors: list[dict]  # MetaError.summary() of every Graph failure met
+    match_keys: dict[str, int]  # em / ph / fbp / fbc / external_id / ip_ua: events carrying each
+
+
+@dataclass(frozen=True, slots=True)
+class RedeliveryResult:
+    """The outcome of resending one retry message."""
+
+    sent: int
+    dead_lettered: int
+    requeued: int = 0  # events sent back to the retry queue after partial progress

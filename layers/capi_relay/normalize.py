@@ -1,0 +1,161 @@
+"""Customer information for Meta: every identifier normalized and SHA-256 hashed (NORMALIZATION.md).
+
+`normalize_user_data(user_data, default_region)` → `(user_data_for_meta, warnings)`. A value that
+cannot be normalized is dropped with a warning `{"field", "code"}` that never holds the value; a
+dropped identifier never rejects the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+
+from capi_relay.birthdate import normalize_birthdate
+from capi_relay.cleaning import INVISIBLE, clean, remove_spaces
+from capi_relay.emails import normalize_email
+from capi_relay.hashing import is_md5, is_sha256, sha256_hex
+from capi_relay.meta_cookies import build_fbc, is_fbc, is_fbp
+from capi_relay.names import normalize_gender, normalize_name
+from capi_relay.phone import normalize_phone, rejection_code
+from capi_relay.places import normalize_city, normalize_country, normalize_state
+from capi_relay.postcodes import normalize_postcode
+
+__all__ = [
+    "HASHED_FIELDS",
+    "PASSTHROUGH_FIELDS",
+    "build_fbc",
+    "effective_region",
+    "normalize_user_data",
+]
+
+# field → (rule on the cleaned text and the effective region, warning when the rule says no)
+_Rule = Callable[[str, "str | None"], "str | None"]
+_RULES: dict[str, tuple[_Rule, str]] = {
+    "em": (lambda s, _region: normalize_email(s), "em_invalid"),
+    "ph": (normalize_phone, "ph_invalid"),
+    "fn": (lambda s, _region: normalize_name(s), "fn_invalid"),
+    "ln": (lambda s, _region: normalize_name(s), "ln_invalid"),
+    "ct": (lambda s, _region: normalize_city(s), "ct_invalid"),
+    "st": (normalize_state, "st_invalid"),
+    "zp": (normalize_postcode, "zp_invalid"),
+    "country": (lambda s, _region: normalize_country(s), "country_unknown"),
+    "db": (normalize_birthdate, "db_invalid"),
+    "ge": (lambda s, _region: normalize_gender(s), "ge_invalid"),
+    "external_id": (lambda s, _region: remove_spaces(s) or None, "empty"),
+}
+HASHED_FIELDS = frozenset(_RULES)
+PASSTHROUGH_FIELDS = frozenset({
+    "client_ip_address", "client_user_agent", "fbc", "fbp", "subscription_id", "fb_login_id", "lead_id",
+    "anon_id", "madid", "page_id", "page_scoped_user_id", "ctwa_clid", "ig_account_id", "ig_sid",
+})
+_REGIONAL_FIELDS = frozenset({"ph", "st", "zp", "db"})  # they read the effective region
+_INTEGER_FIELDS = frozenset({"ph", "zp", "db", "external_id"})  # an integer means its decimal digits
+# Ids Meta documents as numbers may come as JSON integers; they are sent as given.
+_INTEGER_IDS = frozenset({
+    "subscription_id", "fb_login_id", "lead_id", "page_id", "page_scoped_user_id", "ig_account_id", "ig_sid",
+})
+_COOKIE_CHECKS = {"fbp": (is_fbp, "fbp_invalid"), "fbc": (is_fbc, "fbc_invalid")}
+
+
+def normalize_user_data(user_data: Mapping, default_region: str | None = None) -> tuple[dict, list[dict]]:
+    """`user_data` ready for Meta (hashed where Meta wants it) and one warning per dropped value."""
+    out: dict = {}
+    warnings: list[dict] = []
+    region = effective_region(user_data, default_region)
+    for field, value in user_data.items():
+        if field in HASHED_FIELDS:
+            if value is None:
+                continue
+            field_region = region if field in _REGIONAL_FIELDS else None
+            if isinstance(value, str):  # the common case, kept short
+                kept, code = _hash_text(field, value, field_region)
+            elif isinstance(value, list | tuple):
+                kept, code = _hashed_list(field, value, field_region, warnings), None
+            else:
+                kept, code = _hashed(field, value, field_region)
+        elif field in PASSTHROUGH_FIELDS:
+            if value is None:
+                continue
+            kept, code = _passthrough(field, value)
+        else:
+            kept, code = None, "unknown_field"
+        if code is not None:
+            warnings.append({"field": field, "code": code})
+        elif kept is not None:
+            out[field] = kept
+    return out, warnings
+
+
+def effective_region(user_data: Mapping, default_region: str | None = None) -> str | None:
+    """The event's own country if it names one (first item of a list), else the deployment's region."""
+    country = user_data.get("country")
+    if isinstance(country, list | tuple):
+        country = next((item for item in country if item is not None), None)
+    if isinstance(country, str):
+        code = _country_code(country)
+        if code is not None:
+            return code
+    return _country_code(default_region) if isinstance(default_region, str) else None
+
+
+def _hashed_list(field: str, values: list | tuple, region: str | None, warnings: list[dict]) -> list | None:
+    """Each item normalized; bad items warned about, duplicates dropped, first-seen order kept."""
+    kept_items: list[str] = []
+    for item in values:
+        if item is None:
+            continue
+        kept, code = _hashed(field, item, region)
+        if code is not None:
+            warnings.append({"field": field, "code": code})
+        elif kept not in kept_items:
+            kept_items.append(kept)
+    return kept_items or None
+
+
+def _hashed(field: str, value: object, region: str | None) -> tuple[str | None, str | None]:
+    """(SHA-256 hex, None) or (None, warning code) for one value of a hashed field."""
+    if isinstance(value, str):
+        return _hash_text(field, value, region)
+    if type(value) is int and field in _INTEGER_FIELDS and value >= 0:  # bool is an int: excluded
+        try:
+            return _hash_text(field, str(value), region)
+        except ValueError:  # more digits than int → str allows: not an identifier
+            pass
+    return None, "type_invalid"
+
+
+@lru_cache(maxsize=8192)
+def _hash_text(field: str, text: str, region: str | None) -> tuple[str | None, str | None]:
+    s = clean(text)
+    if not s:
+        return None, "empty"
+    if len(s) == 64 and is_sha256(s):  # already hashed: never hash twice
+        return s, None
+    if len(s) == 32 and field != "external_id" and is_md5(s):
+        return None, "md5_rejected"
+    rule, code = _RULES[field]
+    normalized = rule(s, region)
+    if normalized is None:
+        return None, rejection_code(s, region) if field == "ph" else code
+    return sha256_hex(normalized), None
+
+
+def _passthrough(field: str, value: object) -> tuple[object, str | None]:
+    """A never-hashed value as given (strings trimmed); fbp and fbc must have Meta's cookie shape."""
+    if type(value) is int and field in _INTEGER_IDS:
+        return value, None
+    if not isinstance(value, str):
+        return None, "type_invalid"
+    s = value.strip(INVISIBLE)
+    if not s:
+        return None, "empty"
+    check = _COOKIE_CHECKS.get(field)
+    if check is not None and not check[0](s):
+        return None, check[1]
+    return s, None
+
+
+@lru_cache(maxsize=256)
+def _country_code(text: str) -> str | None:
+    s = clean(text)
+    return None if not s or is_sha256(s) else normalize_country(s)

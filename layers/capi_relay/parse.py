@@ -1,0 +1,151 @@
+"""Body → events: JSON, limits and shapes, checked before anything reads a value (DESIGN.md §3).
+
+Request-wide faults (not JSON, too big, too many events) raise BadRequest / PayloadTooLarge; a bad
+event only earns FieldErrors with its index, so the other events of a batch still go.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from capi_relay.errors import BadRequest, FieldError, PayloadTooLarge
+from capi_relay.model import RelayConfig
+
+_LONG_STRINGS = frozenset({"event_source_url", "referrer_url"})  # URLs: up to config.max_url
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBody:
+    """The events of a request (in order) and the request-wide options that came with them."""
+
+    events: list[Any]
+    errors: list[FieldError]  # shape errors, by event index; those events are not to be used
+    test_event_code: str | None
+    pixel_id: str | int | None
+    consent: Any  # the top-level "consent" object, unread (capi_relay.consent reads it)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 → inf, which no JSON encoder can send on
+        raise ValueError("number out of range")
+    return value
+
+
+def _request_error(code: str, message: str, field: str = "body") -> BadRequest:
+    return BadRequest([FieldError(None, field, code, message)])
+
+
+def _load(body: bytes, config: RelayConfig) -> Any:
+    if len(body) > config.max_body_bytes:
+        raise PayloadTooLarge(
+            [FieldError(None, "body", "body_too_large", f"the body is over {config.max_body_bytes} bytes")]
+        )
+    if not body.strip():
+        raise _request_error("body_empty", 'the body is empty; send a JSON event or {"data": [...]}')
+    try:
+        return json.loads(body, parse_constant=_reject_constant, parse_float=_finite)
+    except RecursionError:
+        raise _request_error(
+            "nesting_too_deep", f"JSON nesting is limited to {config.max_depth} levels"
+        ) from None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError, NaN, huge numbers
+        raise _request_error("invalid_json", "the body is not valid UTF-8 JSON") from None
+
+
+def parse_body(body: bytes, config: RelayConfig) -> ParsedBody:
+    """One event, or {"data": [...]}; test_event_code, pixel_id and consent are request-wide either way.
+
+    Raises only BadRequest or PayloadTooLarge, for faults of the whole request.
+    """
+    top = _load(body, config)
+    if not isinstance(top, dict):
+        raise _request_error("body_not_object", "the body must be a JSON object")
+    top = dict(top)
+    test_event_code = top.pop("test_event_code", None)
+    pixel_id = top.pop("pixel_id", None)
+    consent = top.pop("consent", None)  # request-wide, never sent to Meta
+    if "data" in top:
+        events = top["data"]
+        if not isinstance(events, list):
+            raise _request_error("data_not_list", "data must be a list of events", "data")
+        if not events:
+            raise _request_error("data_empty", "data holds no events", "data")
+        wrapper_depth = 2  # the object, then the list
+    else:
+        events = [top]
+        wrapper_depth = 0
+    if len(events) > config.max_events:
+        raise PayloadTooLarge(
+            [FieldError(None, "data", "too_many_events", f"at most {config.max_events} events a request")]
+        )
+    request_errors = []
+    if test_event_code is not None and not (
+        isinstance(test_event_code, str) and 0 < len(test_event_code) <= config.max_string
+    ):
+        request_errors.append(
+            FieldError(None, "test_event_code", "test_event_code_invalid", "must be a non-empty string")
+        )
+    if pixel_id is not None and (isinstance(pixel_id, bool) or not isinstance(pixel_id, str | int)):
+        request_errors.append(FieldError(None, "pixel_id", "pixel_id_invalid", "must be a string of digits"))
+    if request_errors:
+        raise BadRequest(request_errors)
+    errors = []
+    for index, event in enumerate(events):
+        error = check_event_shape(event, index, config, wrapper_depth)
+        if error is not None:
+            errors.append(error)
+    return ParsedBody(events, errors, test_event_code, pixel_id, consent)
+
+
+def check_event_shape(
+    event: Any, index: int, config: RelayConfig, wrapper_depth: int = 0
+) -> FieldError | None:
+    """The first shape or limit fault of one event, or None; the message never quotes a value."""
+    if not isinstance(event, dict):
+        return FieldError(index, "", "event_not_object", "an event must be a JSON object")
+    for key in ("user_data", "custom_data"):
+        if key in event and event[key] is not None and not isinstance(event[key], dict):
+            return FieldError(index, key, f"{key}_not_object", f"{key} must be a JSON object")
+    for key, value in (event.get("user_data") or {}).items():
+        field = f"user_data.{key}"
+        items = value if isinstance(value, list) else [value]
+        if len(items) > config.max_values:
+            return FieldError(index, field, "too_many_values", f"at most {config.max_values} values a key")
+        if any(isinstance(item, dict | list) for item in items):
+            return FieldError(
+                index, field, "user_data_value_invalid", "must be a string, a number or a list of those"
+            )
+    return _check_limits(event, index, config, wrapper_depth)
+
+
+def _check_limits(event: dict, index: int, config: RelayConfig, wrapper_depth: int) -> FieldError | None:
+    """Depth and string length over the whole event, iteratively (no recursion on hostile input)."""
+    stack: list[tuple[Any, str, int]] = [(event, "", wrapper_depth + 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > config.max_depth:
+                return FieldError(
+                    index, path, "nesting_too_deep", f"JSON nesting is limited to {config.max_depth} levels"
+                )
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and len(key) > config.max_string:
+                    return FieldError(
+                        index, path, "key_too_long", f"a key is over {config.max_string} characters"
+                    )
+                child = f"{path}.{key}" if path else str(key)
+                stack.append((item, child, depth + 1))
+        elif isinstance(value, str):
+            limit = config.max_url if path in _LONG_STRINGS else config.max_string
+            if len(value) > limit:
+                return FieldError(index, path, "string_too_long", f"longer than {limit} characters")
+    return None

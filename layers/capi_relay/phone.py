@@ -1,0 +1,134 @@
+"""ph: E.164 digits with the country code, without `+`, by Google's libphonenumber rules.
+
+`phonenumbers` is imported on first use so that `import capi_relay` stays cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from capi_relay.cleaning import ascii_digits
+
+if TYPE_CHECKING:
+    from phonenumbers import PhoneNumber
+
+# `ext`, `ext.`, `extension`, `x` or `#` and up to 7 digits at the end, optionally after `,` or `;`.
+_EXTENSION = re.compile(r"\s*[,;]?\s*(?:extension|ext\.?|x|#)\s*[0-9]{1,7}\s*$")
+_NOT_DIGIT = re.compile(r"[^0-9]+")
+_FIRST_DIGIT = re.compile(r"[0-9]")
+_ASCII_LETTER = re.compile(r"[a-z]")
+# North American numbers (+1, area code 2-9): what libphonenumber gives for them, without parsing.
+_NANP_WITH_1 = re.compile(r"1[2-9][0-9]{9}")
+_NANP_TEN = re.compile(r"[2-9][0-9]{9}")
+_NANP_REGIONS = frozenset({"us", "ca"})
+_NO_REGION = "ph_no_region"
+_INVALID = "ph_invalid"
+
+
+def normalize_phone(s: str, region: str | None) -> str | None:
+    """E.164 digits of a cleaned phone value, or None (see `rejection_code` for why)."""
+    result = _parse(s, region)
+    return None if result in (_NO_REGION, _INVALID) else result
+
+
+def rejection_code(s: str, region: str | None) -> str:
+    """Why `normalize_phone` refused `s`: `ph_no_region` (a national number, no region) or `ph_invalid`."""
+    return _NO_REGION if _parse(s, region) == _NO_REGION else _INVALID
+
+
+def _parse(s: str, region: str | None) -> str:
+    if not s.isascii():
+        s = ascii_digits(s.replace("＋", "+"))
+    s = _EXTENSION.sub("", s)
+    if _has_letter(s):
+        return _INVALID
+    first_digit = _FIRST_DIGIT.search(s)
+    if first_digit is None:
+        return _INVALID
+    international = "+" in s[: first_digit.start()]
+    digits = _NOT_DIGIT.sub("", s)
+    return _north_american(digits, international, region) or _e164(digits, international, region)
+
+
+def _north_american(digits: str, international: bool, region: str | None) -> str | None:
+    """The E.164 digits of a plain +1 number, as libphonenumber would give them; None for anything else."""
+    if international or region in _NANP_REGIONS:
+        if _NANP_WITH_1.fullmatch(digits):
+            return digits
+        if not international and _NANP_TEN.fullmatch(digits):
+            return "1" + digits
+    return None
+
+
+def _has_letter(s: str) -> bool:
+    if s.isascii():
+        return _ASCII_LETTER.search(s) is not None
+    return any(ch.isalpha() for ch in s)
+
+
+@lru_cache(maxsize=4096)
+def _e164(digits: str, international: bool, region: str | None) -> str:
+    """E.164 digits, or one of the two rejection codes (NORMALIZATION.md §2 ph, steps 3–6)."""
+    if international:
+        return _possible("+" + _without_00(digits))
+    calling_code = _calling_code(region) if region else 0
+    if calling_code:
+        if digits.startswith(str(calling_code)):
+            number = _parse_or_none("+" + digits)
+            if number is not None and _phonenumbers().is_valid_number(number):
+                return _digits_of(number)
+        national = _possible(digits, region)
+        if national != _INVALID:
+            return national
+        return _possible("+" + _without_00(digits))
+    if digits.startswith("00"):
+        return _possible("+" + digits[2:])
+    if digits.startswith("011"):
+        return _possible("+" + digits[3:])
+    if digits.startswith("0"):
+        return _NO_REGION
+    return _possible("+" + digits)
+
+
+def _without_00(digits: str) -> str:
+    return digits[2:] if digits.startswith("00") else digits
+
+
+def _possible(text: str, region: str | None = None) -> str:
+    # Possible (a plausible length for the country), not necessarily valid: test numbers such as
+    # +1 202-555-0123 must pass. A local-only length (US 555-0123) is not enough.
+    phonenumbers = _phonenumbers()
+    number = _parse_or_none(text, region)
+    if number is None:
+        return _INVALID
+    if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return _INVALID
+    return _digits_of(number)
+
+
+def _parse_or_none(text: str, region: str | None = None) -> PhoneNumber | None:
+    phonenumbers = _phonenumbers()
+    try:
+        return phonenumbers.parse(text, region.upper() if region else None)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _digits_of(number: PhoneNumber) -> str:
+    return f"{number.country_code}{_phonenumbers().national_significant_number(number)}"
+
+
+@lru_cache(maxsize=256)
+def _calling_code(region: str) -> int:
+    """The region's country calling code; 0 when it has none (`aq`) or is unknown."""
+    return _phonenumbers().country_code_for_region(region.upper())
+
+
+@lru_cache(maxsize=1)
+def _phonenumbers() -> ModuleType:
+    import phonenumbers  # lazy: keeps `import capi_relay` cheap
+
+    return phonenumbers

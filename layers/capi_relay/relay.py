@@ -1,0 +1,198 @@
+"""POST /events, the use case: parse → enrich → normalize → validate → send, or queue, or refuse.
+
+A valid event is never lost: it reaches Meta, or the retry queue, or (refused by Meta) the DLQ; when
+the queue cannot take it either, QueueUnavailable (503) tells the caller to send again. Raw customer
+data stays in this function's memory: the queue only ever sees normalized, hashed events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from capi_relay.auth import authenticate, choose_pixel
+from capi_relay.batch import by_size
+from capi_relay.consent import CONSENT_FIELD, Consent, apply_consent, read_consent
+from capi_relay.delivery import (
+    Delivery,
+    Sender,
+    dead_letter_message,
+    deliver,
+    rejected_groups,
+    retry_message,
+)
+from capi_relay.enrich import enrich_event
+from capi_relay.errors import BadRequest, FieldError, QueueUnavailable
+from capi_relay.model import CredentialSource, IngestRequest, RelayConfig, RelayResult, Sink
+from capi_relay.normalize import normalize_user_data
+from capi_relay.parse import parse_body
+from capi_relay.validate import validate_event
+
+if TYPE_CHECKING:
+    from capi_relay.meta_client import MetaClient
+
+MATCH_KEYS = ("em", "ph", "fbp", "fbc", "external_id")
+
+
+def prepare_event(
+    event: dict, index: int, request: IngestRequest, config: RelayConfig, now: float, consent: Consent
+) -> tuple[dict, list[dict], list[FieldError]]:
+    """One event made ready for Meta: (event, warnings {"index", "field", "code"}, errors)."""
+    event, found = enrich_event(event, request, config, now)
+    # consent after enrichment (cookies it added may have to go), before hashing and validation
+    event = apply_consent(event, consent, config)
+    user_data, dropped = normalize_user_data(event["user_data"], config.default_region)
+    event["user_data"] = user_data
+    warnings = [{"index": index, "field": w["field"], "code": w["code"]} for w in found]
+    warnings += [{"index": index, "field": _user_data_path(w["field"]), "code": w["code"]} for w in dropped]
+    return event, warnings, validate_event(event, index, now)
+
+
+def _user_data_path(field: str) -> str:
+    return field if field.startswith("user_data") else f"user_data.{field}"
+
+
+def _pixel(body_pixel: object, query_pixel: str | None, config: RelayConfig) -> str:
+    if body_pixel not in (None, "") and query_pixel and str(body_pixel) != query_pixel:
+        raise BadRequest(
+            [FieldError(None, "pixel_id", "pixel_id_conflict", "body and query name other pixels")]
+        )
+    return choose_pixel(body_pixel if body_pixel not in (None, "") else query_pixel, config.pixel_ids)
+
+
+def count_match_keys(events: Sequence[dict]) -> dict[str, int]:
+    """How many events carry each identifier Meta matches on (for the match-quality metric)."""
+    counts = dict.fromkeys((*MATCH_KEYS, "ip_ua"), 0)
+    for event in events:
+        user_data = event.get("user_data") or {}
+        for key in MATCH_KEYS:
+            if user_data.get(key):
+                counts[key] += 1
+        if user_data.get("client_ip_address") and user_data.get("client_user_agent"):
+            counts["ip_ua"] += 1
+    return counts
+
+
+def relay(
+    request: IngestRequest,
+    *,
+    config: RelayConfig,
+    client: MetaClient,
+    credentials: CredentialSource,
+    sink: Sink,
+    now: float,
+) -> RelayResult:
+    """Relay one request's events (DESIGN.md §3); raises only BadRequest's family and QueueUnavailable."""
+    parsed = parse_body(request.body, config)
+    authenticate(request, config, now, events=parsed.events)
+    pixel_id = _pixel(parsed.pixel_id, request.query.get("pixel_id"), config)
+    consent_body = {} if parsed.consent is None else {CONSENT_FIELD: parsed.consent}
+    consent = read_consent(consent_body, request.headers)
+    errors = list(parsed.errors)
+    refused = {e.index for e in errors}
+    warnings: list[dict] = []
+    indexes: list[int] = []
+    ready: list[dict] = []
+    for index, raw in enumerate(parsed.events):
+        if index in refused:
+            continue
+        event, found, invalid = prepare_event(raw, index, request, config, now, consent)
+        warnings += found
+        if invalid:
+            errors += invalid
+        else:
+            indexes.append(index)
+            ready.append(event)
+    if not ready:
+        raise BadRequest(errors)
+    sender = Sender(client, pixel_id, credentials, parsed.test_event_code)
+    outcome = deliver(ready, sender, config.max_bisect_requests)
+    base = retry_message(pixel_id, parsed.test_event_code, [], outcome.pending_error, int(now), 1)
+    _queue(ready, outcome, base, config, sink)
+    dead_lettered = _dead_letter(ready, outcome, base, config, sink, now)
+    errors += [_rejection(indexes[position], error) for position, error in outcome.rejected]
+    return _result(parsed.events, indexes, ready, outcome, errors, warnings, sender, dead_lettered)
+
+
+def _queue(ready: list[dict], outcome: Delivery, base: dict, config: RelayConfig, sink: Sink) -> None:
+    pending = [ready[i] for i in outcome.pending]
+    try:
+        for group in by_size(pending, config.max_message_bytes):
+            sink.retry({**base, "data": group})
+    except Exception:  # the adapter's failure, whatever its type: neither Meta nor the queue took them
+        raise QueueUnavailable("the retry queue is unavailable") from None
+
+
+def _dead_letter(
+    ready: list[dict], outcome: Delivery, base: dict, config: RelayConfig, sink: Sink, now: float
+) -> int:
+    count = 0
+    try:
+        for error, positions in rejected_groups(outcome):
+            events = [ready[i] for i in positions]
+            for group in by_size(events, config.max_message_bytes):
+                sink.dead_letter(dead_letter_message(base, group, "meta_rejected", now, error))
+                count += len(group)
+    except Exception:
+        raise QueueUnavailable("the dead-letter queue is unavailable") from None
+    return count
+
+
+def _rejection(index: int, error: object) -> FieldError:
+    code, subcode = getattr(error, "code", None), getattr(error, "subcode", None)
+    message = f"Meta refused the event (graph code {code}, subcode {subcode})"
+    return FieldError(index, "event", "meta_rejected", message)
+
+
+def _error_dict(error: FieldError, refusals: dict) -> dict:
+    body = error.to_dict()
+    meta = refusals.get(error.index) if error.code == "meta_rejected" else None
+    if meta is not None:
+        body.update(graph_code=meta.code, graph_subcode=meta.subcode, fbtrace_id=meta.fbtrace_id)
+    return body
+
+
+def _result(
+    events: list,
+    indexes: list[int],
+    ready: list[dict],
+    outcome: Delivery,
+    errors: list[FieldError],
+    warnings: list[dict],
+    sender: Sender,
+    dead_lettered: int,
+) -> RelayResult:
+    delivered = sorted([*outcome.sent, *outcome.pending])
+    event_ids = [ready[i]["event_id"] for i in delivered]
+    errors.sort(key=lambda e: (e.index is not None, e.index or 0))
+    queued = len(outcome.pending)
+    if queued:
+        status = 202
+        body = {"queued": queued, "event_ids": event_ids, "events_received": outcome.events_received}
+    elif outcome.sent:
+        status = 200
+        body = {
+            "events_received": outcome.events_received,
+            "event_ids": event_ids,
+            "fbtrace_id": outcome.fbtrace_id,
+        }
+    else:
+        status = 400  # every valid event was refused by Meta: the caller's data is at fault
+        body = {}
+    body["warnings"] = warnings
+    if errors:
+        refusals = {indexes[position]: error for position, error in outcome.rejected}
+        body["errors"] = [_error_dict(e, refusals) for e in errors]
+    return RelayResult(
+        status=status,
+        body=body,
+        received=len(events),
+        sent=len(outcome.sent),
+        queued=queued,
+        rejected=len({e.index for e in errors}),
+        dead_lettered=dead_lettered,
+        event_ids=event_ids,
+        warnings=warnings,
+        meta_errors=[error.summary() for error in sender.errors],
+        match_keys=count_match_keys(ready),
+    )

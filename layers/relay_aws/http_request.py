@@ -1,0 +1,58 @@
+"""An API Gateway HTTP API (payload v2.0) event → the domain's IngestRequest."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from capi_relay.errors import BadRequest, FieldError
+from capi_relay.model import IngestRequest
+
+
+def parse(event: Any) -> IngestRequest:
+    """Take the request apart: raw body bytes, lower-case headers, cookies, source IP, query.
+
+    Accepts the raw event dict or a Powertools event object (its `raw_event`). HTTP API v2 moves
+    cookies out of the headers into a `cookies` list; a `cookie` header is read only when that list
+    is absent (other emulators).
+    """
+    raw: Mapping[str, Any] = getattr(event, "raw_event", event) or {}
+    headers = {str(name).lower(): str(value) for name, value in (raw.get("headers") or {}).items()}
+    cookie_list = raw.get("cookies")
+    if cookie_list is None and "cookie" in headers:
+        cookie_list = headers["cookie"].split(";")
+    context = raw.get("requestContext") or {}
+    return IngestRequest(
+        body=_body(raw),
+        headers=headers,
+        cookies=_cookies(cookie_list or ()),
+        source_ip=(context.get("http") or {}).get("sourceIp"),
+        query={str(k): str(v) for k, v in (raw.get("queryStringParameters") or {}).items()},
+        request_id=context.get("requestId"),
+    )
+
+
+def _body(raw: Mapping[str, Any]) -> bytes:
+    body = raw.get("body")
+    if body is None:
+        return b""
+    if raw.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest(
+                [FieldError(None, "body", "body_encoding", "the body is marked base64 but is not")]
+            ) from None
+    return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+
+
+def _cookies(pairs: Iterable[str]) -> dict[str, str]:
+    """`name=value` strings → dict; the first of duplicate names wins (the most specific path, RFC 6265)."""
+    cookies: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = str(pair).strip().partition("=")
+        if sep and name and name not in cookies:
+            cookies[name] = value.strip().strip('"')
+    return cookies

@@ -1,0 +1,97 @@
+"""The handlers as Lambda runs them, against the moto server and the Graph sandbox (tests/conftest.py).
+
+Each test gets a cold start: its environment is set first, then functions/*/app.py are loaded, so
+settings, clients and the cached secret are those of a new container.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from local.functions import load_handler
+from tests.integration.lambda_events import LambdaContext, sqs_event
+
+ORIGIN = "https://shop.example"
+
+
+@dataclass
+class Handlers:
+    """The two handlers of one cold start, and helpers that drive them like Lambda does."""
+
+    ingest_handler: Callable[[dict, object], dict]
+    retry_handler: Callable[[dict, object], dict]
+    aws: Any  # tests/conftest.py LocalAws
+
+    def ingest(self, event: dict) -> tuple[int, dict]:
+        """Invoke the ingest function; (status, parsed JSON body)."""
+        response = self.ingest_handler(event, LambdaContext())
+        return response["statusCode"], json.loads(response["body"])
+
+    def receive(self, visibility_timeout: int = 30) -> list[dict]:
+        """Receive up to 10 retry messages as the event source mapping would (they turn invisible)."""
+        return (
+            self.aws.client("sqs")
+            .receive_message(
+                QueueUrl=self.aws.names["retry_queue_url"],
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=visibility_timeout,
+                AttributeNames=["All"],
+                WaitTimeSeconds=0,
+            )
+            .get("Messages", [])
+        )
+
+    def retry(self, messages: list[dict], receive_count: int | None = None) -> dict:
+        """Invoke the retry function on received messages, then delete the records it did not fail
+        (what the SQS event source mapping does with a partial batch response)."""
+        response = self.retry_handler(sqs_event(messages, receive_count), LambdaContext())
+        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+        sqs = self.aws.client("sqs")
+        for message in messages:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(
+                    QueueUrl=self.aws.names["retry_queue_url"], ReceiptHandle=message["ReceiptHandle"]
+                )
+        return response
+
+
+@pytest.fixture
+def handler_env(relay_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment template.yaml gives the functions, pointing at the local servers."""
+    env = {
+        **relay_env,
+        "ALLOWED_ORIGINS": ORIGIN,
+        "ALLOWED_URL_DOMAINS": "",
+        "DEFAULT_REGION": "us",
+        "TRUSTED_PROXY": "false",
+        "LDU_DEFAULT": "false",
+        "LOG_LEVEL": "INFO",
+        "META_TIMEOUT_S": "1",  # the sandbox's timeout fault holds requests longer than this
+        "RETRY_BASE_DELAY_S": "30",
+        "RETRY_MAX_ATTEMPTS": "12",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("POWERTOOLS_DEV", "POWERTOOLS_EVENT_HANDLER_DEBUG", "POWERTOOLS_LOGGER_LOG_EVENT"):
+        monkeypatch.delenv(name, raising=False)
+    return env
+
+
+@pytest.fixture
+def handlers(
+    handler_env: dict[str, str], local_aws: Any, graph_sandbox: Any, capsys: pytest.CaptureFixture
+) -> Handlers:
+    """A cold start of the ingest and retry functions; their log lines go to capsys' stdout."""
+    ingest, retry = load_handler("ingest"), load_handler("retry")
+    # Powertools' handler keeps the stdout of the first Logger ever made; point it at this test's capture
+    for handler in logging.getLogger(handler_env["POWERTOOLS_SERVICE_NAME"]).handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stdout)
+    return Handlers(ingest, retry, local_aws)

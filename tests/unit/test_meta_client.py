@@ -1,0 +1,178 @@
+"""MetaClient over real HTTP: request shape, token handling, pooling, and error classification."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import socket
+
+import pytest
+
+from capi_relay.errors import PermanentMetaError, TokenMetaError, TransientMetaError
+from capi_relay.meta_client import MetaClient
+from capi_relay.model import Credentials
+from local.graph_sandbox import GraphSandbox
+
+TOKEN = "EAAB-canary-token-91f2"
+CANARY = "canary-7f3a"
+EVENTS = [{"event_name": "Lead", "event_time": 1, "user_data": {"em": "ab" * 32}}]
+
+
+@pytest.fixture
+def client(scripted_graph):
+    meta = MetaClient(scripted_graph.url, "v24.0", timeout=(2, 2))
+    yield meta
+    meta.close()
+
+
+def test_send_posts_events_with_the_token_in_the_body_only(client, scripted_graph):
+    # Given a client and credentials without an app secret
+    # When events are sent
+    response = client.send("1234", EVENTS, Credentials(TOKEN))
+    # Then one POST to /{version}/{pixel}/events carries data and token in a JSON body, nothing in the URL
+    [request] = scripted_graph.requests
+    assert request["path"] == "/v24.0/1234/events"
+    assert request["query"] == {}
+    assert request["headers"]["Content-Type"] == "application/json"
+    assert request["json"] == {"data": EVENTS, "access_token": TOKEN}
+    assert TOKEN not in request["path"]
+    # And Meta's answer is read
+    assert (response.events_received, response.fbtrace_id, response.messages) == (1, "trace-ok", [])
+
+
+def test_test_event_code_is_passed_through(client, scripted_graph):
+    client.send("1234", EVENTS, Credentials(TOKEN), test_event_code="TEST123")
+    assert scripted_graph.requests[0]["json"]["test_event_code"] == "TEST123"
+
+
+def test_appsecret_proof_is_accepted_by_a_graph_that_checks_it():
+    # Given a Graph sandbox that requires appsecret_proof for this app secret
+    with GraphSandbox(token=TOKEN, pixels=["1234"], app_secret="app-secret-1") as graph:
+        meta = MetaClient(graph.url, "v24.0", timeout=(2, 5))
+        try:
+            # When events are sent with the app secret, and once with a wrong one
+            ok = meta.send("1234", [{**EVENTS[0], "event_time": _now(), "action_source": "app"}],
+                           Credentials(TOKEN, "app-secret-1"))
+            with pytest.raises(PermanentMetaError):
+                meta.send("1234", EVENTS, Credentials(TOKEN, "wrong-secret"))
+        finally:
+            meta.close()
+    # Then the right proof is accepted
+    assert ok.events_received == 1
+
+
+def test_appsecret_proof_is_hmac_sha256_of_the_token(client, scripted_graph):
+    client.send("1234", EVENTS, Credentials(TOKEN, "app-secret-1"))
+    expected = hmac.new(b"app-secret-1", TOKEN.encode(), hashlib.sha256).hexdigest()
+    assert scripted_graph.requests[0]["json"]["appsecret_proof"] == expected
+
+
+def test_connections_are_reused_between_sends(client, scripted_graph):
+    # When two requests are sent one after the other
+    client.send("1234", EVENTS, Credentials(TOKEN))
+    client.send("1234", EVENTS, Credentials(TOKEN))
+    # Then they came over the same TCP connection (same client port)
+    ports = {r["client_port"] for r in scripted_graph.requests}
+    assert len(scripted_graph.requests) == 2 and len(ports) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "subcode", "extra", "expected"),
+    [
+        (500, 1, None, {}, TransientMetaError),
+        (503, 2, None, {}, TransientMetaError),
+        (400, 4, None, {}, TransientMetaError),
+        (400, 17, None, {}, TransientMetaError),
+        (400, 32, None, {}, TransientMetaError),
+        (400, 341, None, {}, TransientMetaError),
+        (400, 368, None, {}, TransientMetaError),
+        (400, 613, None, {}, TransientMetaError),
+        (400, 80004, None, {}, TransientMetaError),
+        (400, 100, None, {"is_transient": True}, TransientMetaError),
+        (429, 100, None, {}, TransientMetaError),
+        (500, 100, None, {}, TransientMetaError),
+        (400, 190, None, {}, TokenMetaError),
+        (400, 190, 463, {}, TokenMetaError),
+        (401, 102, None, {}, TokenMetaError),
+        (400, 100, None, {}, PermanentMetaError),
+        (400, 100, 2804003, {}, PermanentMetaError),
+        (400, 100, 2804050, {"is_transient": False}, PermanentMetaError),
+        (400, 100, 33, {}, PermanentMetaError),
+        (403, 200, None, {}, PermanentMetaError),
+        (400, 10, None, {}, PermanentMetaError),
+    ],
+    ids=lambda v: str(v) if not isinstance(v, dict | type) else "",
+)
+def test_graph_errors_are_classified(client, scripted_graph, status, code, subcode, extra, expected):
+    # Given Meta answering with this status and Graph error
+    scripted_graph.error(code, status, subcode, **extra)
+    # When events are sent
+    with pytest.raises(expected) as raised:
+        client.send("1234", EVENTS, Credentials(TOKEN))
+    # Then the error holds status, code, subcode and trace id — and never Meta's text or the token
+    error = raised.value
+    assert type(error) is expected
+    assert error.summary() == {"error_class": expected.error_class, "status": status, "graph_code": code,
+                               "graph_subcode": subcode, "fbtrace_id": f"trace-{code}"}
+    assert CANARY not in str(error) and TOKEN not in str(error) and TOKEN not in repr(error.__dict__)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (502, b"<html>Bad Gateway</html>", TransientMetaError),
+        (504, b"", TransientMetaError),
+        (429, b"", TransientMetaError),
+        (403, b"<html>Forbidden</html>", PermanentMetaError),
+        (404, b"{}", PermanentMetaError),
+        (200, b"<html>captive portal</html>", TransientMetaError),
+        (200, {"success": True}, TransientMetaError),
+        (302, b"", TransientMetaError),
+    ],
+    ids=["502-html", "504-empty", "429-empty", "403-html", "404-no-error", "200-html", "200-no-count", "302"],
+)
+def test_answers_without_a_graph_error_are_classified_by_status(client, scripted_graph, status, body, expected):
+    scripted_graph.reply(status, body)
+    with pytest.raises(expected) as raised:
+        client.send("1234", EVENTS, Credentials(TOKEN))
+    assert raised.value.status == status
+
+
+def test_read_timeout_is_transient(scripted_graph):
+    # Given a Graph that never answers, and a short read timeout
+    scripted_graph.reply(hold=True)
+    meta = MetaClient(scripted_graph.url, "v24.0", timeout=(2, 0.2))
+    try:
+        # When events are sent
+        with pytest.raises(TransientMetaError) as raised:
+            meta.send("1234", EVENTS, Credentials(TOKEN))
+    finally:
+        meta.close()
+    # Then it is a transient error without any HTTP status
+    assert raised.value.status is None
+    assert "ReadTimeout" in str(raised.value)
+
+
+def test_connection_refused_is_transient():
+    # Given a port nobody listens on
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    meta = MetaClient(f"http://127.0.0.1:{port}/", "v24.0", timeout=(1, 1))
+    try:
+        with pytest.raises(TransientMetaError) as raised:
+            meta.send("1234", EVENTS, Credentials(TOKEN))
+    finally:
+        meta.close()
+    assert TOKEN not in str(raised.value)
+
+
+def test_credentials_never_show_in_a_repr():
+    assert TOKEN not in repr(Credentials(TOKEN, "app-secret-1"))
+    assert "app-secret-1" not in repr(Credentials(TOKEN, "app-secret-1"))
+
+
+def _now() -> int:
+    import time
+
+    return int(time.time())
