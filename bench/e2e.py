@@ -109,7 +109,9 @@ def _headers() -> dict[str, str]:
     }
 
 
-def drive(url: str, bodies: list[bytes], *, clients: int, time_limit: float) -> dict:
+def drive(
+    url: str, bodies: list[bytes], *, clients: int, time_limit: float, headers: dict | None = None
+) -> dict:
     """POST every body once (or until `time_limit`), `clients` keep-alive connections in parallel."""
     latencies: list[float] = []
     statuses: Counter = Counter()
@@ -126,7 +128,7 @@ def drive(url: str, bodies: list[bytes], *, clients: int, time_limit: float) -> 
                     return
                 start = time.perf_counter_ns()
                 try:
-                    response = session.post(url, data=item[1], headers=_headers(), timeout=10)
+                    response = session.post(url, data=item[1], headers=headers or _headers(), timeout=10)
                     status = response.status_code
                 except requests.RequestException as exc:
                     status = type(exc).__name__
@@ -174,6 +176,17 @@ def _single_bodies(source: list[dict], count: int) -> list[bytes]:
     return bodies
 
 
+def _graph_bodies(source: list[dict], count: int, size: int) -> list[bytes]:
+    """Ready Graph requests (hashed, as the relay sends them) to time the sandbox on its own."""
+    from bench.relay_side import RelayPipeline
+
+    pipeline, now = RelayPipeline(), time.time()
+    return [
+        pipeline.prepare(bench_events.request_body(source[i * size : (i + 1) * size]), now)
+        for i in range(count)
+    ]
+
+
 def measure(
     source: list[dict],
     *,
@@ -183,9 +196,15 @@ def measure(
     clients: int = 4,
     time_limit: float = 45.0,
 ) -> dict:
-    """Against one local stack: latency (one client), throughput (several), and 100-event batches."""
+    """Against one local stack: latency (one client), throughput (several), and 100-event batches.
+
+    The Graph sandbox is also timed on its own with the same (ready) events, so that the relay's own
+    share of a request - what Lambda would bill besides the wait for Meta - can be told apart.
+    """
     with local_stack() as info:
         url = info["events_url"]
+        graph = f"{info['graph_url']}/v24.0/{info['pixel_id']}/events"
+        graph_headers = {"Content-Type": "application/json"}
         warm = drive(url, _single_bodies(source, 20), clients=1, time_limit=30)
         if not any(status in (200, 202) for status in warm["statuses"]):
             raise RuntimeError(f"warm-up requests failed: {warm['statuses']}")
@@ -199,13 +218,35 @@ def measure(
                 bench_events.request_body([dict(e, event_id=str(uuid.uuid4())) for e in chosen])
             )
         batched = drive(url, batch_bodies, clients=1, time_limit=time_limit)
+        graph_single = drive(
+            graph, _graph_bodies(source, 50, 1), clients=1, time_limit=time_limit, headers=graph_headers
+        )
+        graph_batched = drive(
+            graph,
+            _graph_bodies(source, batches, batch_size),
+            clients=1,
+            time_limit=time_limit,
+            headers=graph_headers,
+        )
     latency_summary = _summary(latency, 1)
     throughput_summary = _summary(throughput, 1)
+    batched_summary = _summary(batched, batch_size)
+    sandbox_single, sandbox_batched = _summary(graph_single, 1), _summary(graph_batched, batch_size)
     return {
         "events_per_s": throughput_summary["events_per_s"],
         "p50_ms": latency_summary["p50_ms"],
         "p99_ms": latency_summary["p99_ms"],
+        "relay_own_p50_ms": _minus(latency_summary["p50_ms"], sandbox_single["p50_ms"]),
         "latency": latency_summary,
         "throughput": {**throughput_summary, "clients": clients},
-        "batched": {**_summary(batched, batch_size), "batch_size": batch_size},
+        "batched": {
+            **batched_summary,
+            "batch_size": batch_size,
+            "relay_own_p50_ms": _minus(batched_summary["p50_ms"], sandbox_batched["p50_ms"]),
+        },
+        "sandbox_alone": {"single": sandbox_single, "batched": sandbox_batched},
     }
+
+
+def _minus(total: float | None, part: float | None) -> float | None:
+    return None if total is None or part is None else max(0.0, total - part)

@@ -1,6 +1,8 @@
 """Timing and profiling helpers: medians of repeated runs with warm-up, interleaved between contenders.
 
-Interleaving (A, B, A, B, ...) means a noisy neighbour or a CPU frequency change hits both sides alike;
+The clock is this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), not the wall clock: time spent waiting for
+a core that other processes hold is not counted, so a busy machine slows both sides without skewing them.
+Interleaving (A, B, A, B, ...) means what contention remains (caches, frequency) hits both sides alike;
 the garbage collector is off while timing, as in `timeit`. Each round brings fresh inputs, so caches
 only help where real traffic would let them (repeated names, cities, states), never for a new person.
 """
@@ -19,7 +21,7 @@ from collections.abc import Callable
 def interleaved_medians(
     contenders: dict[str, Callable[[int], object]], *, repeats: int, warmup: int = 3
 ) -> dict[str, dict]:
-    """Median, min and all samples (ns) of each callable, run `repeats` times in turn after `warmup`.
+    """Median, min and all samples (CPU ns) of each callable, run `repeats` times in turn after `warmup`.
 
     Each callable gets the round number (0 … warmup + repeats - 1), so that every round can work on
     its own inputs: the same inputs for every contender within a round.
@@ -28,28 +30,35 @@ def interleaved_medians(
         for run in contenders.values():
             run(round_)
     samples: dict[str, list[int]] = {name: [] for name in contenders}
+    wall: dict[str, list[int]] = {name: [] for name in contenders}
     gc_was_enabled = gc.isenabled()
     try:
         for round_ in range(warmup, warmup + repeats):
             for name, run in contenders.items():
                 gc.collect()
                 gc.disable()
-                start = time.perf_counter_ns()
+                start, start_wall = time.thread_time_ns(), time.perf_counter_ns()
                 run(round_)
-                samples[name].append(time.perf_counter_ns() - start)
+                samples[name].append(time.thread_time_ns() - start)
+                wall[name].append(time.perf_counter_ns() - start_wall)
                 gc.enable()
     finally:
         if gc_was_enabled:
             gc.enable()
     return {
-        name: {"median_ns": statistics.median(values), "min_ns": min(values), "samples_ns": values}
+        name: {
+            "median_ns": statistics.median(values),
+            "min_ns": min(values),
+            "wall_median_ns": statistics.median(wall[name]),
+            "samples_ns": values,
+        }
         for name, values in samples.items()
     }
 
 
 def profile(run: Callable[[], object], *, top: int = 15, root: str = "") -> dict:
     """cProfile of one call: the functions with the most own time, as file:function and share of the total."""
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.thread_time)  # CPU time: preemption on a busy machine is not counted
     profiler.enable()
     run()
     profiler.disable()

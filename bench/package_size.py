@@ -38,9 +38,21 @@ def _dir_files(directory: Path) -> list[tuple[Path, str]]:
     ]
 
 
+def _stale() -> bool:
+    """True when build/sam is missing or older than a source it is built from."""
+    built = BUILD_DIR / "template.yaml"
+    if not built.exists():
+        return True
+    stamp = built.stat().st_mtime
+    sources = [ROOT / "template.yaml", ROOT / "layers" / "requirements.txt"]
+    for folder in (ROOT / "layers", ROOT / "functions"):
+        sources += [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    return any(path.exists() and path.stat().st_mtime > stamp for path in sources)
+
+
 def ensure_built(timeout: float = 900.0) -> str | None:
-    """Build with SAM when build/sam holds no template yet; returns why not, or None when built."""
-    if (BUILD_DIR / "template.yaml").exists():
+    """Build with SAM when build/sam is missing or out of date; returns why not, or None when built."""
+    if not _stale():
         return None
     if not (ROOT / "template.yaml").exists():
         return "template.yaml not found"

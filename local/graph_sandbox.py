@@ -271,12 +271,12 @@ class GraphSandbox:
                 if fault.kind == "timeout":
                     self._hold(fault)
                     if fault.accept:
-                        self._accept(pixel_id, params, validate_events(data, now), now, fbtrace_id, version)
+                        self._accept(pixel_id, params, self._valid(data, now), now, fbtrace_id, version)
                     return 0, {}  # the caller has gone; the handler closes the connection unanswered
                 if fault.accept and fault.kind == "5xx":
-                    self._accept(pixel_id, params, validate_events(data, now), now, fbtrace_id, version)
+                    self._accept(pixel_id, params, self._valid(data, now), now, fbtrace_id, version)
                 raise fault.error()
-            accepted = validate_events(data, now, future_skew_s=self._future_skew_s)
+            accepted = self._valid(data, now)
             reject = self._fault_for(("reject",), accepted)
             if reject is not None:
                 record["fault"] = "reject"
@@ -293,6 +293,9 @@ class GraphSandbox:
             with self._lock:
                 self._requests.append(record)
                 del self._requests[:-10000]
+
+    def _valid(self, data: Any, now: float) -> list[dict]:
+        return validate_events(data, now, future_skew_s=self._future_skew_s)
 
     def _check(self, pixel_id: str, params: dict[str, Any], events: list) -> Fault | None:
         """Unknown pixel, transport faults, then the token — in the order Meta would fail them."""

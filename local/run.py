@@ -188,12 +188,14 @@ def main() -> int:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    parent = os.getppid()
     stack = LocalStack()
     try:
         info = stack.start()
         print(banner(info), flush=True)
         print("READY " + json.dumps(info), flush=True)
-        while not stopping.wait(0.5):
+        # Also stop when whoever started us is gone (a killed test run, a closed terminal): never orphaned.
+        while not stopping.wait(0.5) and os.getppid() == parent:
             pass
         print("stopping...", flush=True)
         return 0

@@ -153,6 +153,7 @@ def local_stack_server() -> Iterator[LocalStackProcess]:
         yield stack
     finally:
         stack.stop()
+        stack.remove_log()
 
 
 @pytest.fixture

@@ -14,6 +14,9 @@
  * - Events tracked in the same task go out in one request; pagehide flushes anything still pending.
  * - Consent 'denied' holds events in memory (never stored) and sends them if consent is granted on this
  *   page; they are gone when the page goes away. 'ldu' sends with Limited Data Use [LDU], 0, 0.
+ *   A Google Consent Mode object ({ad_storage, ad_user_data, ad_personalization, limited_data_use})
+ *   sends, and lets the relay drop what it forbids; ad_storage 'denied' also keeps the snippet away
+ *   from the _fbp/_fbc cookies. Anything unrecognised counts as 'denied'.
  * - Nothing here throws into the page: every entry point is wrapped and failures are swallowed
  *   (logged to the console only with {debug: true}, and never with user_data values).
  */
@@ -32,8 +35,9 @@
     "SubmitApplication Subscribe ViewContent ";
 
   var cfg = null; // set by init
-  var consent = "granted";
-  var held = []; // [{fire: fn, event: obj}] waiting for consent
+  var CATEGORIES = ["ad_storage", "ad_user_data", "ad_personalization"]; // Google Consent Mode v2 names
+  var consent = "granted"; // "granted" | "denied" | "ldu" | {ad_storage: "granted"|"denied", ...}
+  var held = []; // track() calls waiting for consent
   var pending = []; // events waiting for the end of the current task
   var scheduled = false;
   var preInit = []; // track() calls made before init()
@@ -95,6 +99,7 @@
   // The click id is only in the landing page's URL; keep it as _fbc (Meta's format) the way the Pixel
   // does, so a Purchase three pages later still carries it when the Pixel is blocked.
   function browserIds() {
+    if (typeof consent === "object" && consent.ad_storage === "denied") return {};
     var fbp = readCookie("_fbp"), fbc = readCookie("_fbc"), fbclid = queryParam("fbclid");
     var now = new Date().getTime();
     if (fbclid && (!fbc || fbc.split(".").slice(3).join(".") !== fbclid)) {
@@ -110,7 +115,8 @@
 
   function copy(obj) {
     var out = {};
-    if (obj && typeof obj === "object") for (var k in obj) if (Object.prototype.hasOwnProperty.call(obj, k)) out[k] = obj[k];
+    if (!obj || typeof obj !== "object") return out;
+    for (var k in obj) if (Object.prototype.hasOwnProperty.call(obj, k)) out[k] = obj[k];
     return out;
   }
 
@@ -147,8 +153,11 @@
     if (typeof fbq !== "function") return;
     try {
       var method = STANDARD.indexOf(" " + name + " ") >= 0 ? "track" : "trackCustom";
-      if (cfg.pixelId) fbq(method === "track" ? "trackSingle" : "trackSingleCustom", cfg.pixelId, name, customData || {}, {eventID: id});
-      else fbq(method, name, customData || {}, {eventID: id});
+      // Meta: the Pixel's eventID and the server's event_id must match for deduplication.
+      if (cfg.pixelId) {
+        fbq(method === "track" ? "trackSingle" : "trackSingleCustom", cfg.pixelId, name, customData || {},
+          {eventID: id});
+      } else fbq(method, name, customData || {}, {eventID: id});
     } catch (e) { log("warn", "fbq failed", String(e)); }
   }
 
@@ -197,6 +206,7 @@
     var body = {data: events};
     if (cfg.testEventCode) body.test_event_code = cfg.testEventCode;
     if (cfg.pixelId) body.pixel_id = cfg.pixelId;
+    if (typeof consent === "object") body.consent = copy(consent); // the relay applies it (capi_relay.consent)
     try { post(JSON.stringify(body), !!unloading, 0); } catch (e) { log("warn", "send failed", String(e)); }
   }
 
@@ -224,9 +234,12 @@
     var id = null;
     try {
       id = options && options.eventId ? String(options.eventId) : uuid();
-      if (typeof eventName !== "string" || !eventName) { log("warn", "track: eventName must be a non-empty string"); return id; }
+      if (typeof eventName !== "string" || !eventName) {
+        log("warn", "track: eventName must be a non-empty string");
+        return id;
+      }
       var call = [eventName, id, customData, userData, Math.floor(new Date().getTime() / 1000)];
-      if (!cfg) { preInit.push(call); return id; }
+      if (!cfg) { if (preInit.push(call) > HELD_LIMIT) preInit.shift(); return id; }
       if (consent === "denied") { hold(call); return id; }
       fire(call);
     } catch (e) { log("warn", "track failed", String(e)); }
@@ -239,11 +252,27 @@
     log("info", "held until consent: " + call[0] + " " + call[1]);
   }
 
+  // Fail safe: a value we do not understand must not send anything.
+  function readConsent(value) {
+    if (value === "granted" || value === "denied" || value === "ldu") return value;
+    if (!value || typeof value !== "object") {
+      log("warn", "consent: use 'granted', 'denied', 'ldu' or a Consent Mode object; treated as denied");
+      return "denied";
+    }
+    var out = {};
+    for (var i = 0; i < CATEGORIES.length; i++) {
+      var k = CATEGORIES[i];
+      if (k in value) out[k] = value[k] === true || value[k] === "granted" ? "granted" : "denied";
+    }
+    if ("limited_data_use" in value) out.limited_data_use = value.limited_data_use === true;
+    return out;
+  }
+
   function setConsent(value) {
     try {
-      if (value !== "granted" && value !== "denied" && value !== "ldu") { log("warn", "setConsent: use granted|denied|ldu"); return; }
-      consent = value;
-      if (value === "denied" || !cfg) return;
+      if (pending.length) flush(false); // events tracked under the old consent leave with it
+      consent = readConsent(value);
+      if (consent === "denied" || !cfg) return;
       var list = held;
       held = [];
       for (var i = 0; i < list.length; i++) fire(list[i]);
@@ -261,14 +290,14 @@
         debug: !!o.debug,
         cookies: o.cookies !== false
       };
-      if (o.consent) consent = o.consent === "denied" || o.consent === "ldu" ? o.consent : "granted";
+      if (o.consent !== undefined) consent = readConsent(o.consent);
       var early = preInit;
       preInit = [];
       for (var i = 0; i < early.length; i++) {
         if (consent === "denied") hold(early[i]);
         else fire(early[i]);
       }
-      log("info", "ready, consent " + consent);
+      log("info", "ready, consent " + JSON.stringify(consent));
     } catch (e) { /* never break the host page */ }
   }
 
@@ -289,6 +318,6 @@
     track: track,
     setConsent: setConsent,
     flush: function () { try { flush(false); } catch (e) { /* never throw */ } },
-    consent: function () { return consent; }
+    consent: function () { return typeof consent === "object" ? copy(consent) : consent; }
   };
 })(typeof window !== "undefined" ? window : null);

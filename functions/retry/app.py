@@ -13,8 +13,9 @@ from capi_relay.redeliver import redeliver
 from relay_aws import graph_client, metrics, retry_queue, settings, token
 
 logger = Logger()  # service name and level come from the template
-recorder = Metrics()  # namespace CapiRelay, dimension service=capi-relay (template)
-processor = BatchProcessor(event_type=EventType.SQS)
+recorder = Metrics(namespace=settings.load().metrics_namespace)  # dimension service=capi-relay (template)
+# every record failing (Meta down) is still a partial response: no invocation error, no traceback
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 meta_down: list[MetaError] = []  # Meta unreachable during this batch: fail the rest at once
 
 

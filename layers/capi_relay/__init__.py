@@ -6,10 +6,9 @@ A cold start pays only for what its first request touches: `requests` comes with
 
 from __future__ import annotations
 
-import importlib
 import sys
-import types
-from typing import Any
+
+_Module = type(sys)  # types.ModuleType, without importing types
 
 _EXPORTS = {
     "normalize_user_data": "normalize",
@@ -38,11 +37,12 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'capi_relay' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"capi_relay.{module}"), name)
+    __import__(f"capi_relay.{module}")
+    value = getattr(sys.modules[f"capi_relay.{module}"], name)
     globals()[name] = value
     return value
 
@@ -51,14 +51,14 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
 
 
-class _Package(types.ModuleType):
+class _Package(_Module):
     """Keeps `capi_relay.relay` / `.redeliver` the functions once their same-named modules are imported.
 
     Python binds a submodule on its package after loading it, which would shadow the function.
     """
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
+    def __setattr__(self, name: str, value: object) -> None:
+        if isinstance(value, _Module) and _EXPORTS.get(name) == name:
             return
         super().__setattr__(name, value)
 

@@ -264,24 +264,52 @@ def _events_of(body: bytes) -> list[Any]:
     return [top]
 
 
-def _check_event_domains(
-    request: _Request, config: AuthPolicy, events: Sequence[Any] | None
-) -> list[FieldError]:
+def check_event_sources(request: _Request, config: AuthPolicy, events: Sequence[Any] | None = None) -> None:
+    """Forbidden (403) unless every event names a page on allowed_url_domains (when that list is set).
+
+    The URL checked is what Meta would get: the event's event_source_url, else the Referer that
+    enrichment fills it from. ``events`` are the parsed events; without them the body is read leniently.
+    """
     if not config.allowed_url_domains:
-        return []
+        return
     referer = request.headers.get("referer")
     errors = []
     for index, event in enumerate(_events_of(request.body) if events is None else events):
         url = event.get("event_source_url") if isinstance(event, Mapping) else None
         field = "event_source_url"
-        if url in (None, "") and referer:  # enrichment would take the Referer: check what would be sent
+        if url in (None, "") and referer:
             url, field = referer, "headers.referer"
         # a URL of the wrong type is validation's 400, not a 403
         if isinstance(url, str) and not check_url_domain(url, config.allowed_url_domains):
             errors.append(
                 FieldError(index, field, "url_domain_not_allowed", "the URL's host is not an allowed domain")
             )
-    return errors
+    if errors:
+        raise Forbidden(errors)
+
+
+def authenticate_caller(request: _Request, config: AuthPolicy, now: float) -> bool:
+    """The header half of the policy, cheap enough to run before the body is parsed.
+
+    Returns True for a caller with valid credentials (no URL check is due), False for one admitted
+    without (check_event_sources is due); raises Unauthorized (401) / Forbidden (403) otherwise.
+    """
+    if _authenticate_server(request, config, now):
+        return True
+    locked = bool([k for k in config.api_keys if k] or _secrets(config))
+    origin = request.headers.get("origin")
+    if origin is None:
+        if locked:
+            raise _unauthorized(
+                API_KEY_HEADER,
+                "credentials_missing",
+                "send X-Api-Key, or X-Capi-Signature with X-Capi-Timestamp",
+            )
+    elif not (check_origin(origin, config.allowed_origins) or (not locked and not config.allowed_origins)):
+        raise Forbidden(
+            [FieldError(None, "headers.origin", "origin_not_allowed", "origin not in the allow-list")]
+        )
+    return False
 
 
 def authenticate(
@@ -298,26 +326,11 @@ def authenticate(
     - Every caller admitted without credentials must name allowed domains in its events'
       event_source_url (or Referer, which enrichment would use), when allowed_url_domains is set.
 
-    ``events`` are the parsed events when the caller has them; else the body is read leniently.
+    The two halves are also public, so a caller can refuse strangers before parsing the body:
+    ``authenticate_caller`` (headers) and ``check_event_sources`` (events).
     """
-    if _authenticate_server(request, config, now):
-        return
-    locked = bool([k for k in config.api_keys if k] or _secrets(config))
-    origin = request.headers.get("origin")
-    if origin is None:
-        if locked:
-            raise _unauthorized(
-                API_KEY_HEADER,
-                "credentials_missing",
-                "send X-Api-Key, or X-Capi-Signature with X-Capi-Timestamp",
-            )
-    elif not (check_origin(origin, config.allowed_origins) or (not locked and not config.allowed_origins)):
-        raise Forbidden(
-            [FieldError(None, "headers.origin", "origin_not_allowed", "origin not in the allow-list")]
-        )
-    errors = _check_event_domains(request, config, events)
-    if errors:
-        raise Forbidden(errors)
+    if not authenticate_caller(request, config, now):
+        check_event_sources(request, config, events)
 
 
 def choose_pixel(requested: object, pixel_ids: Sequence[str]) -> str:

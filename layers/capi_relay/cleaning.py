@@ -17,8 +17,21 @@ _NOT_AZ09 = re.compile(r"[^a-z0-9]+")
 _NOT_AZ = re.compile(r"[^a-z]+")
 
 # Letters NFKD cannot take apart, folded the way people type them without the key.
-_FOLD_LETTERS = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ð": "d", "ł": "l",
-                               "þ": "th", "ı": "i", "ħ": "h", "ŀ": "l"})
+_FOLD_LETTERS = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "œ": "oe",
+        "ø": "o",
+        "đ": "d",
+        "ð": "d",
+        "ł": "l",
+        "þ": "th",
+        "ı": "i",
+        "ħ": "h",
+        "ŀ": "l",
+    }
+)
 
 
 def clean(s: str) -> str:

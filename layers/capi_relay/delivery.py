@@ -88,11 +88,14 @@ def deliver(
             response = sender([events[i] for i in group])
         except PermanentMetaError as error:
             sender.errors.append(error)
-            if len(group) == 1 or not _event_specific(error) or budget[0] < 2:
+            if len(group) == 1 or not _event_specific(error) or budget[0] <= 0:
                 outcome.rejected.extend((i, error) for i in group)  # visible in the DLQ, never silent
                 return
             for half in halves(group):
-                send(half, True)
+                if budget[0] <= 0:  # out of requests: the untried rest goes to the DLQ with this error
+                    outcome.rejected.extend((i, error) for i in half)
+                else:
+                    send(half, True)
         except (TransientMetaError, TokenMetaError) as error:
             sender.errors.append(error)
             outcome.pending_error = error

@@ -44,16 +44,38 @@ _RULES: dict[str, tuple[_Rule, str]] = {
     "external_id": (lambda s, _region: remove_spaces(s) or None, "empty"),
 }
 HASHED_FIELDS = frozenset(_RULES)
-PASSTHROUGH_FIELDS = frozenset({
-    "client_ip_address", "client_user_agent", "fbc", "fbp", "subscription_id", "fb_login_id", "lead_id",
-    "anon_id", "madid", "page_id", "page_scoped_user_id", "ctwa_clid", "ig_account_id", "ig_sid",
-})
+PASSTHROUGH_FIELDS = frozenset(
+    {
+        "client_ip_address",
+        "client_user_agent",
+        "fbc",
+        "fbp",
+        "subscription_id",
+        "fb_login_id",
+        "lead_id",
+        "anon_id",
+        "madid",
+        "page_id",
+        "page_scoped_user_id",
+        "ctwa_clid",
+        "ig_account_id",
+        "ig_sid",
+    }
+)
 _REGIONAL_FIELDS = frozenset({"ph", "st", "zp", "db"})  # they read the effective region
 _INTEGER_FIELDS = frozenset({"ph", "zp", "db", "external_id"})  # an integer means its decimal digits
 # Ids Meta documents as numbers may come as JSON integers; they are sent as given.
-_INTEGER_IDS = frozenset({
-    "subscription_id", "fb_login_id", "lead_id", "page_id", "page_scoped_user_id", "ig_account_id", "ig_sid",
-})
+_INTEGER_IDS = frozenset(
+    {
+        "subscription_id",
+        "fb_login_id",
+        "lead_id",
+        "page_id",
+        "page_scoped_user_id",
+        "ig_account_id",
+        "ig_sid",
+    }
+)
 _COOKIE_CHECKS = {"fbp": (is_fbp, "fbp_invalid"), "fbc": (is_fbc, "fbc_invalid")}
 
 
@@ -118,14 +140,21 @@ def _hashed(field: str, value: object, region: str | None) -> tuple[str | None, 
         return _hash_text(field, value, region)
     if type(value) is int and field in _INTEGER_FIELDS and value >= 0:  # bool is an int: excluded
         try:
-            return _hash_text(field, str(value), region)
+            digits = str(value)
         except ValueError:  # more digits than int → str allows: not an identifier
-            pass
+            return None, "type_invalid"
+        return _hash_text(field, digits, region)
     return None, "type_invalid"
 
 
-@lru_cache(maxsize=8192)
 def _hash_text(field: str, text: str, region: str | None) -> tuple[str | None, str | None]:
+    """(SHA-256 hex, None) or (None, warning code) for one string; short ones are remembered."""
+    if len(text) > _CACHED_LENGTH:
+        return _normalize_and_hash(field, text, region)
+    return _normalize_and_hash_cached(field, text, region)
+
+
+def _normalize_and_hash(field: str, text: str, region: str | None) -> tuple[str | None, str | None]:
     s = clean(text)
     if not s:
         return None, "empty"
@@ -134,7 +163,10 @@ def _hash_text(field: str, text: str, region: str | None) -> tuple[str | None, s
     if len(s) == 32 and field != "external_id" and is_md5(s):
         return None, "md5_rejected"
     rule, code = _RULES[field]
-    normalized = rule(s, region)
+    try:
+        normalized = rule(s, region)
+    except Exception:  # a library surprise must cost one identifier, never the event
+        return None, code
     if normalized is None:
         return None, rejection_code(s, region) if field == "ph" else code
     return sha256_hex(normalized), None
@@ -153,6 +185,12 @@ def _passthrough(field: str, value: object) -> tuple[object, str | None]:
     if check is not None and not check[0](s):
         return None, check[1]
     return s, None
+
+
+# Events repeat identifiers (the same shopper, the same city): remembering recent results saves
+# most of the work. The cache lives in this process's memory only, like the event itself.
+_CACHED_LENGTH = 256
+_normalize_and_hash_cached = lru_cache(maxsize=4096)(_normalize_and_hash)
 
 
 @lru_cache(maxsize=256)

@@ -15,6 +15,9 @@ from capi_relay.errors import BadRequest, FieldError, PayloadTooLarge
 from capi_relay.model import RelayConfig
 
 _LONG_STRINGS = frozenset({"event_source_url", "referrer_url"})  # URLs: up to config.max_url
+_CONTAINERS = (dict, list)
+_SCALARS = frozenset({int, float, bool, type(None)})  # json.loads's other types (str aside)
+_OBJECT_FIELDS = frozenset({"user_data", "custom_data"})  # must be objects (or null)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,29 +112,131 @@ def check_event_shape(
     event: Any, index: int, config: RelayConfig, wrapper_depth: int = 0
 ) -> FieldError | None:
     """The first shape or limit fault of one event, or None; the message never quotes a value."""
+    if type(event) is dict and _is_plainly_valid(event, config, wrapper_depth):
+        return None  # the common case, judged by type; anything else gets the walk that names the fault
     if not isinstance(event, dict):
         return FieldError(index, "", "event_not_object", "an event must be a JSON object")
     for key in ("user_data", "custom_data"):
         if key in event and event[key] is not None and not isinstance(event[key], dict):
             return FieldError(index, key, f"{key}_not_object", f"{key} must be a JSON object")
     for key, value in (event.get("user_data") or {}).items():
-        field = f"user_data.{key}"
-        items = value if isinstance(value, list) else [value]
+        items = value if type(value) is list else (value,)
         if len(items) > config.max_values:
-            return FieldError(index, field, "too_many_values", f"at most {config.max_values} values a key")
-        if any(isinstance(item, dict | list) for item in items):
             return FieldError(
-                index, field, "user_data_value_invalid", "must be a string, a number or a list of those"
+                index, f"user_data.{key}", "too_many_values", f"at most {config.max_values} a key"
             )
+        for item in items:
+            if isinstance(item, _CONTAINERS):
+                message = "must be a string, a number or a list of those"
+                return FieldError(index, f"user_data.{key}", "user_data_value_invalid", message)
+    if _within_limits(event, config, wrapper_depth):  # the common case: no paths built
+        return None
     return _check_limits(event, index, config, wrapper_depth)
 
 
+def _is_plainly_valid(event: dict, config: RelayConfig, wrapper_depth: int) -> bool:
+    """True when check_event_shape would find no fault, judged by exact JSON types level by level.
+
+    The event's own values and user_data's values are checked in place (the shape every event has);
+    only other containers (custom_data, contents...) are walked generically. False means "not sure":
+    the caller then runs the full checks, which find the fault and its path, so errors stay the same.
+    """
+    max_string = config.max_string
+    if wrapper_depth + 3 > config.max_depth or config.max_values < 1:  # event, user_data, a list: 3 levels
+        return False
+    nested: list[tuple[Any, int]] = []
+    for key, value in event.items():
+        if len(key) > max_string:
+            return False
+        kind = type(value)
+        if kind is str:
+            if len(value) > (config.max_url if key in _LONG_STRINGS else max_string):
+                return False
+        elif kind is dict:
+            if key == "user_data":
+                if not _is_plain_user_data(value, config):
+                    return False
+            else:
+                nested.append((value, wrapper_depth + 2))
+        elif kind is list:
+            if key in _OBJECT_FIELDS:
+                return False
+            nested.append((value, wrapper_depth + 2))
+        elif kind not in _SCALARS or (key in _OBJECT_FIELDS and value is not None):
+            return False
+    return _nested_within_limits(nested, config)
+
+
+def _is_plain_user_data(user_data: dict, config: RelayConfig) -> bool:
+    """Keys and strings within max_string, lists within max_values, nothing nested: user_data's rules."""
+    max_string = config.max_string
+    for key, value in user_data.items():
+        if len(key) > max_string:
+            return False
+        kind = type(value)
+        if kind is str:
+            if len(value) > max_string:
+                return False
+        elif kind is list:
+            if len(value) > config.max_values:
+                return False
+            for item in value:
+                if type(item) is str:
+                    if len(item) > max_string:
+                        return False
+                elif type(item) not in _SCALARS:
+                    return False
+        elif kind not in _SCALARS:
+            return False
+    return True
+
+
+def _within_limits(event: dict, config: RelayConfig, wrapper_depth: int) -> bool:
+    """Whether depth and string lengths are all within the limits (fast; _check_limits says where not)."""
+    max_depth, max_string = config.max_depth, config.max_string
+    if wrapper_depth + 1 > max_depth:
+        return False
+    stack: list[tuple[Any, int]] = []
+    for key, value in event.items():
+        if len(key) > max_string:
+            return False
+        if isinstance(value, str):
+            if len(value) > (config.max_url if key in _LONG_STRINGS else max_string):
+                return False
+        elif isinstance(value, _CONTAINERS):
+            stack.append((value, wrapper_depth + 2))
+    return _nested_within_limits(stack, config)
+
+
+def _nested_within_limits(stack: list[tuple[Any, int]], config: RelayConfig) -> bool:
+    """Whether the (container, depth) pairs and everything inside them are within depth and length."""
+    max_depth, max_string = config.max_depth, config.max_string
+    while stack:
+        container, depth = stack.pop()
+        if depth > max_depth:
+            return False
+        if type(container) is dict:
+            for key in container:
+                if len(key) > max_string:
+                    return False
+            values = container.values()
+        else:
+            values = container
+        for value in values:
+            if isinstance(value, str):
+                if len(value) > max_string:
+                    return False
+            elif isinstance(value, _CONTAINERS):
+                stack.append((value, depth + 1))
+    return True
+
+
 def _check_limits(event: dict, index: int, config: RelayConfig, wrapper_depth: int) -> FieldError | None:
-    """Depth and string length over the whole event, iteratively (no recursion on hostile input)."""
+    """The first depth or string-length fault, with its path; iterative (no recursion on hostile input)."""
     stack: list[tuple[Any, str, int]] = [(event, "", wrapper_depth + 1)]
     while stack:
         value, path, depth = stack.pop()
-        if isinstance(value, dict | list):
+        if isinstance(value, _CONTAINERS):
             if depth > config.max_depth:
                 return FieldError(
                     index, path, "nesting_too_deep", f"JSON nesting is limited to {config.max_depth} levels"

@@ -103,6 +103,7 @@ def relay(
         else:
             indexes.append(index)
             ready.append(event)
+    errors.sort(key=lambda e: e.index or 0)  # parse found some, validation the others: by event
     if not ready:
         raise BadRequest(errors)
     sender = Sender(client, pixel_id, credentials, parsed.test_event_code)
@@ -164,7 +165,7 @@ def _result(
 ) -> RelayResult:
     delivered = sorted([*outcome.sent, *outcome.pending])
     event_ids = [ready[i]["event_id"] for i in delivered]
-    errors.sort(key=lambda e: (e.index is not None, e.index or 0))
+    errors.sort(key=lambda e: e.index or 0)
     queued = len(outcome.pending)
     if queued:
         status = 202

@@ -27,6 +27,13 @@ def record_relay(metrics: Any, result: Any) -> None:
     record_meta_errors(metrics, result.meta_errors or ())
 
 
+def record_refused(metrics: Any, error: Any) -> None:
+    """A request refused as a whole (a capi_relay BadRequest): its events count as received and rejected."""
+    refused = len({e.index for e in error.errors}) or 1  # index None: the request itself, one unit
+    metrics.add_metric(name=names.EVENTS_RECEIVED, unit=_COUNT, value=refused)
+    metrics.add_metric(name=names.EVENTS_REJECTED, unit=_COUNT, value=refused)
+
+
 def record_redelivery(metrics: Any, *, sent: int = 0, dead_lettered: int = 0, requeued: int = 0) -> None:
     """Counts of one retried message; EventsReceived is not counted again (the ingest counted it)."""
     add = metrics.add_metric

@@ -73,12 +73,12 @@ def sink() -> RetryQueue:
 
 
 def backoff_seconds(receive_count: int, base_s: float) -> int:
-    """Delay before the next attempt: base × 2^(attempt − 1) whole seconds (rounded down, so a
-    sub-second base retries at once first, as local mode and tests want), at most MAX_VISIBILITY_S."""
+    """Delay before the next attempt: base × 2^(attempt − 1), rounded up to whole seconds (so even a
+    tiny test base never retries a failing Meta in a hot loop), at most MAX_VISIBILITY_S."""
     exponent = max(receive_count, 1) - 1
     if exponent >= 32:  # far past the cap anyway; keeps the float finite
         return MAX_VISIBILITY_S
-    return min(math.floor(base_s * 2**exponent), MAX_VISIBILITY_S)
+    return min(math.ceil(base_s * 2**exponent), MAX_VISIBILITY_S)
 
 
 def delay(receipt_handle: str, seconds: int, queue_url: str | None = None) -> None:

@@ -3,6 +3,8 @@
 The page under test is always served from its own origin (a `Site`), never from the relay's, so CORS
 and the snippet's no-preflight choice are exercised for real. `Recorder` is a stand-in endpoint that
 keeps every request it sees; tests of the snippet alone use it, tests of the relay use the real stack.
+Test modules import the fixtures by their function names (`chromium_fixture`, `page_fixture`);
+pytest knows them as `chromium` and `page`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,28 @@ ERROR_TRAP = """<script>
   window.addEventListener("error", function (e) { window.pageErrors.push(String(e.message)); });
   window.addEventListener("unhandledrejection", function (e) { window.pageErrors.push(String(e.reason)); });
 </script>"""
+# The Pixel's fbq, recording its calls (the real one would load from connect.facebook.net).
+FBQ_STUB = ("<script>window.fbqCalls = [];"
+            " window.fbq = function () { fbqCalls.push([].slice.call(arguments)); };</script>")
+
+
+def init(endpoint: str, **options: Any) -> str:
+    """The page's capiRelay.init call, as a script tag."""
+    return f"<script>capiRelay.init({json.dumps({'endpoint': endpoint, **options})});</script>"
+
+
+def requests_made_during(page: Any, script: str, marker: str) -> tuple[Any, list[str]]:
+    """Run `script`, then fetch `marker` a task later; every URL the page requested until the marker.
+
+    Chromium reports requests in the order the page makes them, so "nothing before the marker" proves
+    the script sent nothing, without waiting an arbitrary time.
+    """
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url))
+    result = page.evaluate(script)
+    with page.expect_request(marker):
+        page.evaluate(f"setTimeout(() => fetch('{marker}', {{mode: 'no-cors'}}), 0)")
+    return result, seen[: seen.index(marker) + 1]
 
 
 def launch_chromium(playwright: Any) -> Any:
@@ -46,17 +70,64 @@ def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, timeout=30_000)
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """One browser for the whole run; each test opens its own context (fresh cookies, no cache)."""
-    from playwright.sync_api import sync_playwright
+class _SharedBrowser:
+    """One Playwright driver and one Chromium for every module that uses them, closed by the last one.
 
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    Each test module imports the fixture, so pytest sees one session fixture per module; Playwright's
+    sync API allows one driver per thread, so they share this one.
+    """
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.driver: Any = None
+        self.browser: Any = None
+
+    def acquire(self) -> Any:
+        if self.browser is None:
+            from playwright.sync_api import sync_playwright
+
+            self.driver = sync_playwright().start()
+            try:
+                self.browser = launch_chromium(self.driver)
+            except BaseException:
+                self.driver.stop()
+                self.driver = None
+                raise
+        self.users += 1
+        return self.browser
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users == 0 and self.browser is not None:
+            try:
+                self.browser.close()
+            finally:
+                self.driver.stop()
+                self.browser = self.driver = None
+
+
+_shared = _SharedBrowser()
+
+
+@pytest.fixture(name="chromium", scope="session")
+def chromium_fixture() -> Iterator[Any]:
+    """The browser; each test opens its own context (fresh cookies, no cache)."""
+    browser = _shared.acquire()
+    try:
+        yield browser
+    finally:
+        _shared.release()
+
+
+@pytest.fixture(name="page")
+def page_fixture(chromium: Any) -> Iterator[Any]:
+    """A fresh page in its own browser context: no cookies, cache or service workers from other tests."""
+    context = chromium.new_context()
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
@@ -129,7 +200,8 @@ class Site(_Server):
     def page(self, path: str, body: str, *, head: str = "") -> str:
         """Register an HTML page that loads the snippet (after the error trap); returns its URL."""
         self.pages[path] = (f"<!doctype html><html><head><meta charset='utf-8'>{ERROR_TRAP}"
-                            f"<script src='/web/capi-relay.js'></script>{head}</head><body>{body}</body></html>")
+                            f"<script src='/web/capi-relay.js'></script>{head}</head>"
+                            f"<body>{body}</body></html>")
         return self.origin + path
 
 
@@ -176,7 +248,8 @@ class _RecorderHandler(BaseHTTPRequestHandler):
             parsed = json.loads(body)
         except ValueError:
             parsed = None
-        recorder.seen.append(Seen("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body, parsed))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        recorder.seen.append(Seen("POST", self.path, headers, body, parsed))
         status = recorder.statuses.pop(0) if recorder.statuses else 200
         payload = json.dumps({"events_received": len((parsed or {}).get("data", []))}).encode()
         self.send_response(status)

@@ -93,13 +93,13 @@ class LocalStackProcess:
         except requests.RequestException:
             return False
 
-    def stop(self, timeout: float = 30.0) -> int | None:
-        """Ctrl-C; then, only if that failed, SIGKILL as a last resort. Returns the exit code."""
+    def stop(self, timeout: float = 30.0, sig: int = signal.SIGINT) -> int | None:
+        """Ctrl-C (or `sig`); then, only if that failed, SIGKILL as a last resort. Returns the exit code."""
         for session in self._sessions.values():
             session.close()
         code = None
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+            self.proc.send_signal(sig)
             try:
                 code = self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -123,6 +123,9 @@ class LocalStackProcess:
         if self.proc is not None and self.proc.poll() is None:
             found.append("local.run still running")
         return found
+
+    def remove_log(self) -> None:
+        self.log_path.unlink(missing_ok=True)
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")

@@ -6,31 +6,35 @@ test_browser_relay.py checks the same events end to end through the relay to the
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.browser_support import Recorder, Site, chromium, wait_for  # noqa: F401  (fixture)
+from tests.e2e.browser_support import (  # noqa: F401  (the fixtures)
+    FBQ_STUB,
+    Recorder,
+    Site,
+    chromium_fixture,
+    init,
+    page_fixture,
+    requests_made_during,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-FBQ_STUB = "<script>window.fbqCalls = []; window.fbq = function () { fbqCalls.push([].slice.call(arguments)); };</script>"
 # Wraps fetch to remember the options each call used (keepalive cannot be seen from the server).
 FETCH_SPY = """<script>
   window.fetchCalls = [];
   var realFetch = window.fetch;
-  window.fetch = function (url, opts) { fetchCalls.push({url: String(url), keepalive: !!(opts && opts.keepalive),
-    headers: opts && opts.headers, mode: opts && opts.mode, credentials: opts && opts.credentials});
+  window.fetch = function (url, opts) {
+    fetchCalls.push({url: String(url), keepalive: !!(opts && opts.keepalive), headers: opts && opts.headers,
+                     mode: opts && opts.mode, credentials: opts && opts.credentials});
     return realFetch.apply(this, arguments); };
 </script>"""
-
-
-def init(endpoint: str, **options: Any) -> str:
-    return f"<script>capiRelay.init({json.dumps({'endpoint': endpoint, **options})});</script>"
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +49,6 @@ def recorder() -> Iterator[Recorder]:
     server = Recorder().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:  # noqa: F811
-    context = chromium.new_context()
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 def no_errors(page: Any) -> list:
@@ -84,7 +80,8 @@ def test_purchase_goes_to_pixel_and_relay_with_one_event_id(site, recorder, page
     assert post.headers["content-type"].startswith("text/plain")
     assert post.headers["origin"] == site.origin
     assert not [s for s in recorder.seen if s.method == "OPTIONS"]
-    assert page.evaluate("fetchCalls.map(c => [c.keepalive, c.mode, c.credentials])") == [[True, "cors", "omit"]]
+    fetch_options = page.evaluate("fetchCalls.map(c => [c.keepalive, c.mode, c.credentials])")
+    assert fetch_options == [[True, "cors", "omit"]]
     assert no_errors(page) == []
 
 
@@ -92,7 +89,8 @@ def test_custom_event_name_uses_track_custom_and_a_given_event_id(site, recorder
     # Given the snippet on a page with the Pixel
     page.goto(site.page("/custom.html", "", head=FBQ_STUB + init(recorder.endpoint, testEventCode="TEST42")))
     # When a non-standard event is tracked with an id the shop's backend also uses
-    event_id = page.evaluate("capiRelay.track('NewsletterSignup', {source: 'footer'}, {}, {eventId: 'order-77'})")
+    event_id = page.evaluate(
+        "capiRelay.track('NewsletterSignup', {source: 'footer'}, {}, {eventId: 'order-77'})")
     # Then fbq gets trackCustom, and the relay gets the same id and the test event code
     assert event_id == "order-77"
     assert page.evaluate("fbqCalls") == [["trackCustom", "NewsletterSignup", {"source": "footer"},
@@ -104,7 +102,7 @@ def test_custom_event_name_uses_track_custom_and_a_given_event_id(site, recorder
 
 def test_pixel_cookies_and_fbclid_become_fbp_and_fbc(site, recorder, page):
     # Given a visitor who came from an ad (?fbclid=) and has the Pixel's _fbp cookie but no _fbc yet
-    url = site.page("/landing.html", "", head=init(recorder.endpoint)) + "?utm_source=fb&fbclid=IwAR0abc-XYZ_1"
+    url = site.page("/landing.html", "", head=init(recorder.endpoint)) + "?utm=fb&fbclid=IwAR0abc-XYZ_1"
     page.context.add_cookies([{"name": "_fbp", "value": "fb.1.1700000000000.1234567890", "url": site.origin}])
     page.goto(url)
     # When an event is tracked
@@ -150,7 +148,8 @@ def test_events_tracked_in_one_task_share_one_request(site, recorder, page):
     # Given the snippet
     page.goto(site.page("/batch.html", "", head=init(recorder.endpoint)))
     # When three events are tracked in the same task
-    ids = page.evaluate("[capiRelay.track('PageView'), capiRelay.track('ViewContent'), capiRelay.track('Lead')]")
+    ids = page.evaluate(
+        "[capiRelay.track('PageView'), capiRelay.track('ViewContent'), capiRelay.track('Lead')]")
     # Then they go out together, in order, with distinct ids
     [post] = wait_for(recorder.posts, what="the batch")
     assert [e["event_id"] for e in post.json["data"]] == ids
@@ -160,12 +159,10 @@ def test_events_tracked_in_one_task_share_one_request(site, recorder, page):
 def test_consent_denied_holds_events_and_granted_sends_them(site, recorder, page):
     # Given a page that starts without consent, and a record of every request the page makes
     page.goto(site.page("/consent.html", "", head=FBQ_STUB + init(recorder.endpoint, consent="denied")))
-    requests: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
-    # When an event is tracked while consent is denied (then a marker request proves the page went on)
-    event_id = page.evaluate("capiRelay.track('AddToCart', {value: 3, currency: 'EUR'}, {em: 'held@example.com'})")
-    with page.expect_request(recorder.origin + "/marker"):
-        page.evaluate(f"new Promise(r => setTimeout(r, 0)).then(() => fetch('{recorder.origin}/marker'))")
+    # When an event is tracked while consent is denied
+    event_id, requests = requests_made_during(
+        page, "capiRelay.track('AddToCart', {value: 3, currency: 'EUR'}, {em: 'held@example.com'})",
+        marker=recorder.origin + "/marker")
     # Then neither the relay nor the Pixel got anything, and no cookie was written
     assert requests == [recorder.origin + "/marker"]
     assert recorder.posts() == []
@@ -189,6 +186,32 @@ def test_limited_data_use_consent_marks_events_ldu(site, recorder, page):
     assert event["data_processing_options"] == ["LDU"]
     assert event["data_processing_options_country"] == 0
     assert event["data_processing_options_state"] == 0
+
+
+def test_consent_mode_object_goes_to_the_relay_and_ad_storage_denied_keeps_cookies_out(site, recorder, page):
+    # Given a visitor from an ad whose banner granted ad_user_data but denied ad_storage
+    consent = {"ad_storage": "denied", "ad_user_data": "granted", "ad_personalization": False}
+    page.goto(site.page("/mode.html", "", head=init(recorder.endpoint, consent=consent)) + "?fbclid=IwAR0zzz")
+    # When an event is tracked
+    page.evaluate("capiRelay.track('Lead', {}, {em: 'mode@example.com'})")
+    # Then the relay gets the banner's state to apply, no _fbp/_fbc is read or written, the email still goes
+    [post] = wait_for(recorder.posts, what="the request")
+    assert post.json["consent"] == {"ad_storage": "denied", "ad_user_data": "granted",
+                                    "ad_personalization": "denied"}
+    event = post.json["data"][0]
+    assert "fbp" not in event["user_data"] and "fbc" not in event["user_data"]
+    assert event["user_data"]["em"] == "mode@example.com"
+    assert page.context.cookies() == []
+
+
+def test_unrecognised_consent_value_counts_as_denied(site, recorder, page):
+    # Given a consent banner integration with a typo
+    page.goto(site.page("/typo.html", "", head=init(recorder.endpoint, consent="deny")))
+    # When an event is tracked
+    _, requests = requests_made_during(page, "capiRelay.track('Lead')", marker=recorder.origin + "/marker")
+    # Then nothing was sent: fail safe
+    assert page.evaluate("capiRelay.consent()") == "denied"
+    assert requests == [recorder.origin + "/marker"]
 
 
 def test_track_before_init_is_sent_once_init_runs(site, recorder, page):
@@ -218,8 +241,8 @@ def test_body_over_keepalive_limit_is_sent_without_keepalive(site, recorder, pag
 
 def test_without_fetch_the_event_goes_by_send_beacon(site, recorder, page):
     # Given an old browser without fetch
-    page.goto(site.page("/old.html", "", head="<script>delete window.fetch; window.fetch = undefined;</script>"
-                        + init(recorder.endpoint)))
+    no_fetch = "<script>delete window.fetch; window.fetch = undefined;</script>"
+    page.goto(site.page("/old.html", "", head=no_fetch + init(recorder.endpoint)))
     # When an event is tracked
     event_id = page.evaluate("capiRelay.track('Lead')")
     # Then sendBeacon delivers it as text/plain
@@ -233,8 +256,9 @@ def test_event_tracked_right_before_navigation_is_delivered(site, recorder, page
     # six connections to the endpoint's origin are taken, so the event cannot go out before the page is gone
     page.goto(site.page("/leave.html", "<button onclick=\"capiRelay.track('InitiateCheckout'); "
                         "location.href = '/next.html'\">pay</button>", head=init(recorder.endpoint)))
-    page.evaluate(f"for (let i = 0; i < 6; i++) fetch('{recorder.origin}/hang?' + i).catch(() => 0)")
-    wait_for(lambda: len([s for s in recorder.seen if s.path.startswith("/hang")]) == 6, what="busy connections")
+    page.evaluate(f"for (let i = 0; i < 6; i++) fetch('{recorder.origin}/hang?' + i).catch(() => 0); 0")
+    wait_for(lambda: len([s for s in recorder.seen if s.path.startswith("/hang")]) == 6,
+             what="six busy connections")
     # When it is clicked and the next page has loaded
     page.click("button")
     page.wait_for_url("**/next.html")
@@ -245,8 +269,9 @@ def test_event_tracked_right_before_navigation_is_delivered(site, recorder, page
 
 def test_event_tracked_in_pagehide_is_delivered(site, recorder, page):
     # Given a page that tracks an event while it is being hidden (e.g. time-on-page)
-    page.goto(site.page("/hide.html", "", head=init(recorder.endpoint) + "<script>addEventListener('pagehide', "
-                        "function () { capiRelay.track('PageLeave', {}, {}, {eventId: 'bye-1'}); });</script>"))
+    on_hide = ("<script>addEventListener('pagehide', "
+               "function () { capiRelay.track('PageLeave', {}, {}, {eventId: 'bye-1'}); });</script>")
+    page.goto(site.page("/hide.html", "", head=init(recorder.endpoint) + on_hide))
     # When the visitor navigates away
     page.goto(site.origin + "/next.html")
     # Then that event is delivered too
@@ -275,10 +300,11 @@ def test_snippet_never_throws_into_the_page_when_everything_fails(site, page):
     page.goto(site.page("/broken.html", "", head=head))
     # When the page tracks events, including nonsense, and changes consent
     ids = page.evaluate("""[capiRelay.track('Purchase', {value: 1, currency: 'EUR'}, {em: 'x@example.com'}),
-                            capiRelay.track(''), capiRelay.track(null, 5, 'x'),
-                            capiRelay.setConsent('maybe'), capiRelay.setConsent('ldu'), capiRelay.track('Lead')]""")
-    # Then the page saw no error, ids are still UUIDs, and the failed send was retried once
-    wait_for(lambda: page.evaluate("fetchCalls.length") == 2, what="the retry")
+                            capiRelay.track(''), capiRelay.track(null, 5, 'x'), capiRelay.setConsent('maybe'),
+                            capiRelay.setConsent('ldu'), capiRelay.track('Lead')]""")
+    # Then the page saw no error, ids are still UUIDs, and each failed send was retried once
+    # (two sends: the change of consent sends what was tracked before it)
+    wait_for(lambda: page.evaluate("fetchCalls.length") == 4, what="the retries")
     assert no_errors(page) == []
     assert UUID4.match(ids[0]) and UUID4.match(ids[5])
     assert page.evaluate("capiRelay.consent()") == "ldu"

@@ -19,6 +19,7 @@ from local.functions import load_handler
 from tests.integration.lambda_events import LambdaContext, sqs_event
 
 ORIGIN = "https://shop.example"
+SERVICE = "capi-relay"  # POWERTOOLS_SERVICE_NAME: the Powertools Logger's name
 
 
 @dataclass
@@ -28,9 +29,17 @@ class Handlers:
     ingest_handler: Callable[[dict, object], dict]
     retry_handler: Callable[[dict, object], dict]
     aws: Any  # tests/conftest.py LocalAws
+    monkeypatch: pytest.MonkeyPatch
+
+    def restart(self, **env: str) -> None:
+        """A new container with these environment variables changed (a redeploy with new settings)."""
+        for name, value in env.items():
+            self.monkeypatch.setenv(name, value)
+        self.ingest_handler, self.retry_handler = load_handler("ingest"), load_handler("retry")
 
     def ingest(self, event: dict) -> tuple[int, dict]:
         """Invoke the ingest function; (status, parsed JSON body)."""
+        _log_to_current_stdout()
         response = self.ingest_handler(event, LambdaContext())
         return response["statusCode"], json.loads(response["body"])
 
@@ -51,6 +60,7 @@ class Handlers:
     def retry(self, messages: list[dict], receive_count: int | None = None) -> dict:
         """Invoke the retry function on received messages, then delete the records it did not fail
         (what the SQS event source mapping does with a partial batch response)."""
+        _log_to_current_stdout()
         response = self.retry_handler(sqs_event(messages, receive_count), LambdaContext())
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         sqs = self.aws.client("sqs")
@@ -60,6 +70,14 @@ class Handlers:
                     QueueUrl=self.aws.names["retry_queue_url"], ReceiptHandle=message["ReceiptHandle"]
                 )
         return response
+
+
+def _log_to_current_stdout() -> None:
+    """Powertools' log handler keeps the stdout of the first Logger ever made; give it the test's
+    current one (capsys), so what the function logs during this call is what the test reads."""
+    for handler in logging.getLogger(SERVICE).handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is not sys.stdout:
+            handler.stream = sys.stdout  # not setStream: it flushes the old one, maybe closed
 
 
 @pytest.fixture
@@ -86,12 +104,11 @@ def handler_env(relay_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> d
 
 @pytest.fixture
 def handlers(
-    handler_env: dict[str, str], local_aws: Any, graph_sandbox: Any, capsys: pytest.CaptureFixture
+    handler_env: dict[str, str],
+    local_aws: Any,
+    graph_sandbox: Any,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Handlers:
     """A cold start of the ingest and retry functions; their log lines go to capsys' stdout."""
-    ingest, retry = load_handler("ingest"), load_handler("retry")
-    # Powertools' handler keeps the stdout of the first Logger ever made; point it at this test's capture
-    for handler in logging.getLogger(handler_env["POWERTOOLS_SERVICE_NAME"]).handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sys.stdout)
-    return Handlers(ingest, retry, local_aws)
+    return Handlers(load_handler("ingest"), load_handler("retry"), local_aws, monkeypatch)

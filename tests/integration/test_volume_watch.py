@@ -10,25 +10,17 @@ writes the same name and dimensions into two namespaces.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from local.functions import load_handler
+from tests.integration.lambda_events import LambdaContext, sample
 
 HOUR = timedelta(hours=1)
 WEEK = timedelta(days=7)
 NAMESPACE = "CapiRelay"
 _test_serial = itertools.count(1)
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "volume-watch"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:volume-watch"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
 
 
 @pytest.fixture
@@ -69,35 +61,26 @@ def watch(moto_server, monkeypatch, service):
 
 
 def schedule_event(when: datetime) -> dict:
-    """An EventBridge scheduled event, as the hourly rule delivers it."""
-    return {
-        "version": "0",
-        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/capi-relay-volume-watch"],
-        "detail": {},
-    }
+    """events/schedule.json (what the hourly EventBridge rule delivers) scheduled at `when`."""
+    event = sample("schedule.json")
+    event["time"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return event
 
 
 def put_events_received(cloudwatch, service: str, points: list[tuple[datetime, float]]) -> None:
     """EventsReceived datapoints at explicit timestamps, as the ingest handler's EMF lines would create."""
-    for stamp, value in points:
-        cloudwatch.put_metric_data(
-            Namespace=NAMESPACE,
-            MetricData=[
-                {
-                    "MetricName": "EventsReceived",
-                    "Dimensions": [{"Name": "service", "Value": service}],
-                    "Timestamp": stamp,
-                    "Value": value,
-                    "Unit": "Count",
-                }
-            ],
-        )
+    data = [
+        {
+            "MetricName": "EventsReceived",
+            "Dimensions": [{"Name": "service", "Value": service}],
+            "Timestamp": stamp,
+            "Value": value,
+            "Unit": "Count",
+        }
+        for stamp, value in points
+    ]
+    for start in range(0, len(data), 500):  # PutMetricData takes up to 1000 datapoints a call
+        cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start : start + 500])
 
 
 def spread(total: int, window_end: datetime, hours: int = 24) -> list[tuple[datetime, float]]:

@@ -40,6 +40,7 @@ class ScriptedGraph:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, so connection reuse is visible
+            disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms delayed-ACK stall)
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
@@ -53,8 +54,14 @@ class ScriptedGraph:
                 parts = urlsplit(self.path)
                 with graph._lock:
                     graph.requests.append(
-                        {"path": parts.path, "query": parse_qs(parts.query), "headers": dict(self.headers),
-                         "raw": raw, "json": body, "client_port": self.client_address[1]}
+                        {
+                            "path": parts.path,
+                            "query": parse_qs(parts.query),
+                            "headers": dict(self.headers),
+                            "raw": raw,
+                            "json": body,
+                            "client_port": self.client_address[1],
+                        }
                     )
                     reply = graph.replies.popleft() if graph.replies else Reply()
                 if reply.hold:
@@ -84,8 +91,13 @@ class ScriptedGraph:
 
     def error(self, code: int, status: int = 400, subcode: int | None = None, **extra: Any) -> None:
         """Queue a Graph error in Meta's shape."""
-        error = {"message": "canary-7f3a@example.com is invalid", "type": "OAuthException", "code": code,
-                 "fbtrace_id": f"trace-{code}", **extra}
+        error = {
+            "message": "canary-7f3a@example.com is invalid",
+            "type": "OAuthException",
+            "code": code,
+            "fbtrace_id": f"trace-{code}",
+            **extra,
+        }
         if subcode is not None:
             error["error_subcode"] = subcode
         self.reply(status, {"error": error})

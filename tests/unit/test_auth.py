@@ -9,6 +9,8 @@ import pytest
 
 from capi_relay.auth import (
     authenticate,
+    authenticate_caller,
+    check_event_sources,
     check_origin,
     check_url_domain,
     choose_pixel,
@@ -522,6 +524,26 @@ def test_unparseable_bodies_are_left_for_validation(body):
     # When a browser from the allowed origin posts them
     # Then authenticate lets them through to that 400 instead of guessing a 403 or crashing
     authenticate(request(body, origin=SHOP), LOCKED, NOW)
+
+
+def test_caller_check_alone_tells_credentialed_servers_from_admitted_browsers():
+    # Given a locked relay, a server with a key and a browser from the allowed origin
+    body = body_of("https://evil.example/")
+    # When only the header half of the policy runs (before the body is parsed)
+    # Then the server needs no URL check, the browser still does
+    assert authenticate_caller(request(body, x_api_key=KEY), LOCKED, NOW) is True
+    assert authenticate_caller(request(body, origin=SHOP), LOCKED, NOW) is False
+    with pytest.raises(Forbidden):
+        check_event_sources(request(body, origin=SHOP), LOCKED)
+
+
+def test_caller_check_refuses_strangers_without_reading_the_body():
+    # Given a locked relay and a caller without credentials whose body is not even JSON
+    # When the header half runs
+    with pytest.raises(Unauthorized) as refused:
+        authenticate_caller(request(b"\xff not json"), LOCKED, NOW)
+    # Then it is a 401, not the parser's 400: strangers learn nothing about validation
+    assert codes(refused.value) == [(None, "headers.x-api-key", "credentials_missing")]
 
 
 # --- choose_pixel --------------------------------------------------------------------------------

@@ -40,7 +40,10 @@ def test_bare_event_gets_every_default_from_the_request():
     assert event["action_source"] == "website"
     assert event["event_source_url"] == "https://shop.example/p?id=1"
     assert event["user_data"] == {
-        "client_user_agent": UA, "client_ip_address": "198.51.100.23", "fbp": FBP, "fbc": FBC,
+        "client_user_agent": UA,
+        "client_ip_address": "198.51.100.23",
+        "fbp": FBP,
+        "fbc": FBC,
     }
     assert warnings == []
 
@@ -48,10 +51,17 @@ def test_bare_event_gets_every_default_from_the_request():
 def test_fields_the_caller_sent_are_never_replaced():
     # Given an event that carries every field enrichment could fill
     sent = {
-        "event_name": "Lead", "event_time": 1_764_000_000, "event_id": "mine", "action_source": "website",
+        "event_name": "Lead",
+        "event_time": 1_764_000_000,
+        "event_id": "mine",
+        "action_source": "website",
         "event_source_url": "https://shop.example/own",
-        "user_data": {"client_user_agent": "own-ua", "client_ip_address": "192.0.2.1", "fbp": "own-fbp",
-                      "fbc": "own-fbc"},
+        "user_data": {
+            "client_user_agent": "own-ua",
+            "client_ip_address": "192.0.2.1",
+            "fbp": "own-fbp",
+            "fbc": "own-fbc",
+        },
     }
     # When it is enriched
     event, _ = enrich_event(sent, browser(), CONFIG, NOW)

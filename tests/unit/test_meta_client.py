@@ -51,8 +51,11 @@ def test_appsecret_proof_is_accepted_by_a_graph_that_checks_it():
         meta = MetaClient(graph.url, "v24.0", timeout=(2, 5))
         try:
             # When events are sent with the app secret, and once with a wrong one
-            ok = meta.send("1234", [{**EVENTS[0], "event_time": _now(), "action_source": "app"}],
-                           Credentials(TOKEN, "app-secret-1"))
+            ok = meta.send(
+                "1234",
+                [{**EVENTS[0], "event_time": _now(), "action_source": "app"}],
+                Credentials(TOKEN, "app-secret-1"),
+            )
             with pytest.raises(PermanentMetaError):
                 meta.send("1234", EVENTS, Credentials(TOKEN, "wrong-secret"))
         finally:
@@ -112,8 +115,13 @@ def test_graph_errors_are_classified(client, scripted_graph, status, code, subco
     # Then the error holds status, code, subcode and trace id — and never Meta's text or the token
     error = raised.value
     assert type(error) is expected
-    assert error.summary() == {"error_class": expected.error_class, "status": status, "graph_code": code,
-                               "graph_subcode": subcode, "fbtrace_id": f"trace-{code}"}
+    assert error.summary() == {
+        "error_class": expected.error_class,
+        "status": status,
+        "graph_code": code,
+        "graph_subcode": subcode,
+        "fbtrace_id": f"trace-{code}",
+    }
     assert CANARY not in str(error) and TOKEN not in str(error) and TOKEN not in repr(error.__dict__)
 
 
@@ -131,7 +139,9 @@ def test_graph_errors_are_classified(client, scripted_graph, status, code, subco
     ],
     ids=["502-html", "504-empty", "429-empty", "403-html", "404-no-error", "200-html", "200-no-count", "302"],
 )
-def test_answers_without_a_graph_error_are_classified_by_status(client, scripted_graph, status, body, expected):
+def test_answers_without_a_graph_error_are_classified_by_status(
+    client, scripted_graph, status, body, expected
+):
     scripted_graph.reply(status, body)
     with pytest.raises(expected) as raised:
         client.send("1234", EVENTS, Credentials(TOKEN))

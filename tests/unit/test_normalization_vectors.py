@@ -15,7 +15,7 @@ SHARED_VECTORS = REPO_ROOT.parent / "shared" / "vectors" / "normalization.json"
 CASES = json.loads(VECTORS.read_text(encoding="utf-8"))["cases"]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f'{c["field"]}: {c["rule"]}')
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['field']}: {c['rule']}")
 def test_vector(case):
     # Given the case's field, and the event country beside it when the case has one
     user_data = {case["field"]: case["input"]}
@@ -40,11 +40,27 @@ def test_vectors_cover_every_hashed_field_and_both_cookies():
     # When its fields are collected
     fields = {case["field"] for case in CASES}
     # Then every hashed field and both cookies have worked cases
-    assert {"em", "ph", "fn", "ln", "ct", "st", "zp", "country", "db", "ge", "external_id", "fbp", "fbc"} <= fields
+    assert {
+        "em",
+        "ph",
+        "fn",
+        "ln",
+        "ct",
+        "st",
+        "zp",
+        "country",
+        "db",
+        "ge",
+        "external_id",
+        "fbp",
+        "fbc",
+    } <= fields
     assert len(CASES) == 240
 
 
-@pytest.mark.skipif(not SHARED_VECTORS.exists(), reason="the shared specification is not checked out beside the repo")
+@pytest.mark.skipif(
+    not SHARED_VECTORS.exists(), reason="the shared specification is not checked out beside the repo"
+)
 def test_vector_copy_matches_the_shared_specification():
     # Given the shared vectors next to the repository
     # When both files are read

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capi_relay.errors import BadRequest, PayloadTooLarge
 from capi_relay.model import RelayConfig
-from capi_relay.parse import parse_body
+from capi_relay.parse import _check_limits, _within_limits, parse_body
 
 CONFIG = RelayConfig(pixel_ids=("1234",))
 CANARY = "canary-7f3a@example.com"
@@ -202,3 +204,22 @@ def test_null_user_data_values_and_bools_are_left_for_normalization():
     parsed = parse_body(body(event(user_data={"em": None, "ge": True, "ph": [1, "2"]})), CONFIG)
     # Then the shape check lets them through
     assert parsed.errors == []
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=7), inner, max_size=3),
+    max_leaves=12,
+)
+SMALL = RelayConfig(max_depth=3, max_string=5, max_url=7)
+
+
+@settings(max_examples=300, deadline=None)
+@given(event=st.dictionaries(st.sampled_from(["event_source_url", "custom_data", "k", "long-key"]), JSON))
+def test_fast_limit_check_agrees_with_the_one_that_finds_the_path(event):
+    # Given any small JSON event and tight limits
+    # When both limit checks look at it (the fast one runs first; the other only names the path)
+    fast_ok = _within_limits(event, SMALL, 0)
+    found = _check_limits(event, 0, SMALL, 0)
+    # Then they agree on whether it is within the limits
+    assert fast_ok == (found is None)

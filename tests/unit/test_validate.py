@@ -48,8 +48,13 @@ def test_errors_carry_the_event_index():
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [(None, "event_name_missing"), ("", "event_name_missing"), ("   ", "event_name_invalid"),
-     (42, "event_name_invalid"), ("x" * 51, "event_name_too_long")],
+    [
+        (None, "event_name_missing"),
+        ("", "event_name_missing"),
+        ("   ", "event_name_invalid"),
+        (42, "event_name_invalid"),
+        ("x" * 51, "event_name_too_long"),
+    ],
 )
 def test_bad_event_name_is_refused(name, code):
     # Given an event name that is missing, blank, not text, or a custom name over 50 characters
@@ -64,8 +69,10 @@ def test_custom_event_name_of_50_characters_is_accepted():
     assert validate_event(event(event_name="x" * 50, custom_data=None), 0, NOW) == []
 
 
-@pytest.mark.parametrize(("sent", "standard"), [("purchase", "Purchase"), ("PAGEVIEW", "PageView"),
-                                                 ("addToCart", "AddToCart"), (" Lead ", "Lead")])
+@pytest.mark.parametrize(
+    ("sent", "standard"),
+    [("purchase", "Purchase"), ("PAGEVIEW", "PageView"), ("addToCart", "AddToCart"), (" Lead ", "Lead")],
+)
 def test_standard_name_in_the_wrong_case_says_which_name_to_use(sent, standard):
     # Given a standard event name written in the wrong case
     found = validate_event(event(event_name=sent), 0, NOW)
@@ -98,7 +105,9 @@ def test_bad_event_time_is_refused(event_time, source, code):
     assert codes(found) == [("event_time", code)]
 
 
-@pytest.mark.parametrize(("age_days", "source"), [(7, "website"), (8, "physical_store"), (62, "physical_store")])
+@pytest.mark.parametrize(
+    ("age_days", "source"), [(7, "website"), (8, "physical_store"), (62, "physical_store")]
+)
 def test_event_time_at_the_edge_of_the_window_is_accepted(age_days, source):
     # Given an event exactly at the edge of its window (physical_store reaches back 62 days)
     changes = {"event_time": NOW - age_days * DAY, "action_source": source}
@@ -114,8 +123,17 @@ def test_unknown_action_source_is_refused(source):
 
 @pytest.mark.parametrize(
     "source",
-    ["email", "website", "app", "phone_call", "chat", "physical_store", "system_generated",
-     "business_messaging", "other"],
+    [
+        "email",
+        "website",
+        "app",
+        "phone_call",
+        "chat",
+        "physical_store",
+        "system_generated",
+        "business_messaging",
+        "other",
+    ],
 )
 def test_each_meta_action_source_is_accepted(source):
     assert validate_event(event(action_source=source), 0, NOW) == []
@@ -180,15 +198,24 @@ def test_currency_list_comes_from_the_data_file():
 def test_money_fields_on_other_events_must_still_be_well_formed():
     # Given a Lead with a text value and an unknown currency (Meta would refuse them anywhere)
     found = validate_event(event(event_name="Lead", custom_data={"value": "ten", "currency": "ABC"}), 0, NOW)
-    assert codes(found) == [("custom_data.value", "value_invalid"), ("custom_data.currency", "currency_invalid")]
+    assert codes(found) == [
+        ("custom_data.value", "value_invalid"),
+        ("custom_data.currency", "currency_invalid"),
+    ]
     # And a Lead without any money is fine
     assert validate_event(event(event_name="Lead", custom_data=None), 0, NOW) == []
 
 
 @pytest.mark.parametrize(
     "user_data",
-    [{}, {"client_ip_address": "203.0.113.7"}, {"client_user_agent": UA}, {"em": ""}, {"em": []},
-     {"page_id": "123"}],
+    [
+        {},
+        {"client_ip_address": "203.0.113.7"},
+        {"client_user_agent": UA},
+        {"em": ""},
+        {"em": []},
+        {"page_id": "123"},
+    ],
 )
 def test_event_without_customer_information_is_refused(user_data):
     # Given user_data with nothing Meta can match on (IP and UA only count together)
@@ -200,8 +227,16 @@ def test_event_without_customer_information_is_refused(user_data):
 
 @pytest.mark.parametrize(
     "user_data",
-    [{"ph": "h"}, {"external_id": ["x"]}, {"fbp": "fb.1.1.1"}, {"fbc": "fb.1.1.a"}, {"madid": "m"},
-     {"client_ip_address": "203.0.113.7", "client_user_agent": UA}, {"lead_id": "1"}, {"anon_id": "a"}],
+    [
+        {"ph": "h"},
+        {"external_id": ["x"]},
+        {"fbp": "fb.1.1.1"},
+        {"fbc": "fb.1.1.a"},
+        {"madid": "m"},
+        {"client_ip_address": "203.0.113.7", "client_user_agent": UA},
+        {"lead_id": "1"},
+        {"anon_id": "a"},
+    ],
 )
 def test_any_customer_information_parameter_is_enough(user_data):
     changes = {"action_source": "system_generated", "event_source_url": None, "user_data": user_data}
@@ -235,10 +270,16 @@ def test_bad_privacy_and_id_fields_are_refused(field, value):
         {"opt_out": True},
         {"opt_out": False},
         {"data_processing_options": []},
-        {"data_processing_options": ["LDU"], "data_processing_options_country": 1,
-         "data_processing_options_state": 1000},
-        {"data_processing_options": ["LDU"], "data_processing_options_country": 0,
-         "data_processing_options_state": 0},
+        {
+            "data_processing_options": ["LDU"],
+            "data_processing_options_country": 1,
+            "data_processing_options_state": 1000,
+        },
+        {
+            "data_processing_options": ["LDU"],
+            "data_processing_options_country": 0,
+            "data_processing_options_state": 0,
+        },
     ],
 )
 def test_good_privacy_fields_are_accepted(changes):
@@ -248,11 +289,23 @@ def test_good_privacy_fields_are_accepted(changes):
 def test_several_faults_are_all_reported_and_no_message_quotes_a_value():
     # Given an event with canary values in many wrong places
     canary = "canary-7f3a"
-    bad = event(event_name=canary * 10, event_time=canary, action_source=canary, event_source_url=canary,
-                custom_data={"value": canary, "currency": canary}, opt_out=canary)
+    bad = event(
+        event_name=canary * 10,
+        event_time=canary,
+        action_source=canary,
+        event_source_url=canary,
+        custom_data={"value": canary, "currency": canary},
+        opt_out=canary,
+    )
     # When it is validated
     found = validate_event(bad, 3, NOW)
     # Then every fault is listed, and none of the messages repeats what was sent
-    assert {e.code for e in found} == {"event_name_too_long", "event_time_invalid", "action_source_invalid",
-                                       "value_invalid", "currency_invalid", "opt_out_invalid"}
+    assert {e.code for e in found} == {
+        "event_name_too_long",
+        "event_time_invalid",
+        "action_source_invalid",
+        "value_invalid",
+        "currency_invalid",
+        "opt_out_invalid",
+    }
     assert canary not in repr(found)

@@ -1,0 +1,165 @@
+"""redeliver(): one retry message resent through the Graph sandbox, per docs/CONTRACTS.md."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from capi_relay import redeliver
+from capi_relay.errors import TokenMetaError, TransientMetaError
+from capi_relay.hashing import sha256_hex
+from capi_relay.meta_client import MetaClient
+
+PIXEL_ID = "1234567890"  # what tests/conftest.py's graph sandbox knows
+TOKEN = "sandbox-token-3c9e51"
+DAY = 86400
+
+
+@pytest.fixture
+def client(graph_sandbox):
+    meta = MetaClient(graph_sandbox.url, "v24.0", timeout=(2, 5))
+    yield meta
+    meta.close()
+
+
+@pytest.fixture
+def tokens():
+    from conftest import TokenSource
+
+    return TokenSource([TOKEN])
+
+
+def ready(event_id: str, age_s: int = 60, name: str = "Lead", source: str = "system_generated") -> dict:
+    return {
+        "event_name": name,
+        "event_time": int(time.time()) - age_s,
+        "event_id": event_id,
+        "action_source": source,
+        "user_data": {"em": sha256_hex(f"{event_id}@example.com")},
+    }
+
+
+def message(*events: dict, attempts: int = 1, test_event_code: str | None = None) -> dict:
+    return {
+        "v": 1,
+        "pixel_id": PIXEL_ID,
+        "test_event_code": test_event_code,
+        "data": list(events),
+        "first_failure": int(time.time()) - 600,
+        "attempts": attempts,
+        "last_error": {
+            "error_class": "transient",
+            "status": 503,
+            "graph_code": 2,
+            "graph_subcode": None,
+            "fbtrace_id": "t",
+        },
+    }
+
+
+def resend(msg: dict, client, tokens, sink):
+    return redeliver(msg, client=client, credentials=tokens, sink=sink, now=time.time())
+
+
+def test_queued_events_are_sent(graph_sandbox, client, tokens, sink):
+    # Given a retry message with two ready events and a test code
+    # When it is redelivered
+    result = resend(message(ready("a"), ready("b"), test_event_code="T1"), client, tokens, sink)
+    # Then Meta has both, under the message's pixel and test code, and nothing was queued again
+    assert [
+        (e["event"]["event_id"], e["pixel_id"], e["test_event_code"]) for e in graph_sandbox.events()
+    ] == [("a", PIXEL_ID, "T1"), ("b", PIXEL_ID, "T1")]
+    assert (result.sent, result.dead_lettered, result.requeued) == (2, 0, 0)
+    assert sink.retries == [] and sink.dead_letters == []
+
+
+def test_expired_events_go_to_the_dlq_and_the_rest_is_sent(graph_sandbox, client, tokens, sink):
+    # Given one event past Meta's 7 days, one physical_store event at 30 days (its window is 62), one fresh
+    msg = message(
+        ready("old", age_s=7 * DAY + 5), ready("store", age_s=30 * DAY, source="physical_store"), ready("new")
+    )
+    # When it is redelivered
+    result = resend(msg, client, tokens, sink)
+    # Then the old one is dead-lettered as expired, never sent; the others reach Meta
+    [dead] = sink.dead_letter_messages()
+    assert [e["event_id"] for e in dead["data"]] == ["old"]
+    assert dead["dead_letter"]["reason"] == "expired" and dead["pixel_id"] == PIXEL_ID
+    assert sorted(e["event"]["event_id"] for e in graph_sandbox.events()) == ["new", "store"]
+    assert (result.sent, result.dead_lettered) == (2, 1)
+
+
+def test_only_expired_events_send_nothing(graph_sandbox, client, tokens, sink):
+    result = resend(message(ready("old", age_s=8 * DAY)), client, tokens, sink)
+    assert (result.sent, result.dead_lettered) == (0, 1)
+    assert graph_sandbox.requests() == []
+
+
+def test_meta_still_down_raises_so_the_record_is_retried(graph_sandbox, client, tokens, sink):
+    # Given Meta still answering 503
+    graph_sandbox.add_fault({"kind": "5xx", "status": 503})
+    # When a message is redelivered
+    with pytest.raises(TransientMetaError):
+        resend(message(ready("a"), ready("b")), client, tokens, sink)
+    # Then nothing was queued or dead-lettered here: SQS keeps the message and backs off
+    assert sink.retries == [] and sink.dead_letters == []
+
+
+def test_token_still_bad_after_one_refresh_raises_token_error(graph_sandbox, client, sink):
+    from conftest import TokenSource
+
+    tokens = TokenSource(["stale", "stale-too"])
+    with pytest.raises(TokenMetaError):
+        resend(message(ready("a")), client, tokens, sink)
+    assert tokens.calls == [(PIXEL_ID, False), (PIXEL_ID, True)]
+
+
+def test_refreshed_token_sends_the_events(graph_sandbox, client, sink):
+    from conftest import TokenSource
+
+    tokens = TokenSource(["stale", TOKEN])
+    result = resend(message(ready("a")), client, tokens, sink)
+    assert result.sent == 1 and len(graph_sandbox.events()) == 1
+
+
+def test_refused_event_is_isolated_and_dead_lettered_with_meta_code(graph_sandbox, client, tokens, sink):
+    # Given Meta refusing any request that holds a "Poison" event
+    graph_sandbox.add_fault({"kind": "reject", "event_name": "Poison", "subcode": 2804019})
+    msg = message(*(ready(f"e{n}", name="Poison" if n == 5 else "Lead") for n in range(8)))
+    # When the message is redelivered
+    result = resend(msg, client, tokens, sink)
+    # Then the seven others reach Meta; the bad one sits in the DLQ with Meta's code
+    assert len(graph_sandbox.events()) == 7
+    [dead] = sink.dead_letter_messages()
+    assert [e["event_id"] for e in dead["data"]] == ["e5"]
+    assert dead["dead_letter"]["reason"] == "meta_rejected"
+    assert (dead["dead_letter"]["graph_code"], dead["dead_letter"]["graph_subcode"]) == (100, 2804019)
+    assert (result.sent, result.dead_lettered) == (7, 1)
+
+
+def test_partial_progress_requeues_only_the_rest(graph_sandbox, client, tokens, sink):
+    # Given an expired event, and Meta down for the fresh ones
+    graph_sandbox.add_fault({"kind": "5xx", "status": 503})
+    msg = message(ready("old", age_s=8 * DAY), ready("a"), attempts=2)
+    # When redelivered
+    result = resend(msg, client, tokens, sink)
+    # Then the expired one is settled (DLQ) and only the fresh one is queued again, one attempt later
+    [again] = sink.retry_messages()
+    assert [e["event_id"] for e in again["data"]] == ["a"]
+    assert again["attempts"] == 3 and again["last_error"]["error_class"] == "transient"
+    assert (result.sent, result.dead_lettered, result.requeued) == (0, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {},
+        {"pixel_id": PIXEL_ID},
+        {"pixel_id": PIXEL_ID, "data": "x"},
+        {"pixel_id": 1, "data": []},
+        {"pixel_id": PIXEL_ID, "data": [1]},
+    ],
+)
+def test_a_message_that_is_not_ours_is_refused(bad, client, tokens, sink):
+    with pytest.raises(ValueError):
+        resend(bad, client, tokens, sink)
