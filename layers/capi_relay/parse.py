@@ -150,7 +150,7 @@ def _is_plainly_valid(event: dict, config: RelayConfig, wrapper_depth: int) -> b
             return False
         kind = type(value)
         if kind is str:
-            if len(value) > (config.max_url if key in _LONG_STRINGS else max_string):
+            if key in _OBJECT_FIELDS or len(value) > (config.max_url if key in _LONG_STRINGS else max_string):
                 return False
         elif kind is dict:
             if key == "user_data":

@@ -171,16 +171,51 @@ def test_generated_requests_never_get_a_5xx_or_an_undocumented_answer(local_stac
     assert_still_serving(local_stack)
 
 
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    max_leaves=30,
+)
 HOSTILE_BODIES = st.one_of(
     st.binary(max_size=512),
     st.text(max_size=512).map(str.encode),
-    st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-        lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
-        max_leaves=30,
-    ).map(lambda value: json.dumps(value).encode()),
+    ANY_JSON.map(lambda value: json.dumps(value).encode()),
     st.integers(min_value=1, max_value=5000).map(lambda depth: b"[" * depth + b"]" * depth),
     st.integers(min_value=1, max_value=5000).map(lambda depth: b'{"a":' * depth + b"1" + b"}" * depth),
+)
+EVENT_FIELDS = [
+    "event_name", "event_time", "event_id", "action_source", "event_source_url", "referrer_url", "user_data",
+    "custom_data", "opt_out", "data_processing_options", "data_processing_options_country",
+    "data_processing_options_state", "consent", "pixel_id", "test_event_code", "data",
+]  # fmt: skip
+USER_DATA_FIELDS = [
+    "em", "ph", "fn", "ln", "ct", "st", "zp", "country", "db", "ge", "external_id", "client_ip_address",
+    "client_user_agent", "fbc", "fbp", "subscription_id", "fb_login_id", "lead_id", "madid", "page_id",
+]  # fmt: skip
+
+
+def good_event() -> dict:
+    return {
+        "event_name": "Purchase",
+        "event_time": int(time.time()),
+        "event_source_url": "https://shop.example/fuzz",
+        "user_data": {"em": "fuzz@example.com", "ph": "+1 202 555 0100", "fbp": "fb.1.1700000000000.1"},
+        "custom_data": {"value": 9.5, "currency": "EUR"},
+    }
+
+
+def misshapen(field: str, value: Any, in_user_data: bool, batched: bool) -> bytes:
+    event = good_event()
+    if in_user_data:
+        event["user_data"][field] = value
+    else:
+        event[field] = value
+    return json.dumps({"data": [good_event(), event]} if batched else event).encode()
+
+
+MISSHAPEN_EVENTS = st.one_of(
+    st.builds(misshapen, st.sampled_from(EVENT_FIELDS), ANY_JSON, st.just(False), st.booleans()),
+    st.builds(misshapen, st.sampled_from(USER_DATA_FIELDS), ANY_JSON, st.just(True), st.booleans()),
 )
 
 
@@ -191,12 +226,35 @@ def test_arbitrary_bytes_never_get_a_5xx(local_stack):
     @fuzz_settings()
     @given(body=HOSTILE_BODIES, content_type=st.sampled_from(["application/json", "text/plain"]))
     def fuzz(body, content_type):
-        # When raw bytes, random JSON and deeply nested JSON are posted
+        # When raw bytes, random JSON and deeply nested JSON are posted, as JSON or as sendBeacon's text
         response = session.post(
             local_stack.info["events_url"], data=body, headers={"content-type": content_type}, timeout=30
         )
         # Then the answer is a 2xx or a structured 4xx, never a 5xx
         assert response.status_code < 500, response.text
+        if response.status_code >= 400:
+            structured_errors(None, response, None)
+
+    fuzz()
+    assert_still_serving(local_stack)
+
+
+def test_events_with_one_field_of_any_shape_never_get_a_5xx(local_stack):
+    # Given the running local stack and a good event
+    session = local_stack.session("misshapen")
+
+    @fuzz_settings()
+    @given(body=MISSHAPEN_EVENTS)
+    def fuzz(body):
+        # When one field (of the event or its user_data) holds any JSON value, alone or in a batch
+        response = session.post(
+            local_stack.info["events_url"],
+            data=body,
+            headers={"content-type": "application/json"},
+            timeout=30,
+        )
+        # Then the answer is a 2xx or a structured 4xx, never a 5xx
+        assert response.status_code < 500, (response.text, body[:300])
         if response.status_code >= 400:
             structured_errors(None, response, None)
 
