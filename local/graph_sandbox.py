@@ -358,6 +358,8 @@ class _Handler(BaseHTTPRequestHandler):
     """HTTP/1.1 with keep-alive, so a pooled client reuses its connection as it would with Meta."""
 
     protocol_version = "HTTP/1.1"
+    # headers and body are two writes: with Nagle on, the body waits for the client's delayed ACK (~40 ms)
+    disable_nagle_algorithm = True
     server_version = "graph-sandbox"
     sys_version = ""
 

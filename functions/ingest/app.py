@@ -7,14 +7,14 @@ add ~70 ms of imports to every cold start for nothing.
 import json
 import time
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.logging import correlation_paths
 
 from capi_relay.errors import BadRequest, MetaError, QueueUnavailable
 from capi_relay.relay import relay
-from relay_aws import config, graph_client, http_request, metrics, retry_queue, settings, token
+from relay_aws import config, graph_client, http_request, log_privacy, metrics, retry_queue, settings, token
 
-logger = Logger()  # service name and level come from the template
+logger = log_privacy.logger()  # service and level from the template; user-data keys masked
 recorder = Metrics(namespace=settings.load().metrics_namespace)  # dimension service=capi-relay (template)
 RETRY_LATER = {"Retry-After": "5"}
 

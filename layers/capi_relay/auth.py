@@ -13,6 +13,7 @@ import hmac
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -80,19 +81,32 @@ def check_origin(origin: str | None, allowed: Iterable[str]) -> bool:
     if key is None:  # "null" (sandboxed iframes, file://) and anything malformed
         return False
     scheme, host, port = key
+    anyone, entries = _allowed_origins(tuple(allowed))
+    if anyone:
+        return True
+    for (want_scheme, want_host, want_port), wildcard in entries:
+        if (want_scheme, want_port) != (scheme, port):
+            continue
+        if host == want_host and not wildcard:
+            return True
+        if wildcard and host.endswith("." + want_host):
+            return True
+    return False
+
+
+@lru_cache(maxsize=32)
+def _allowed_origins(allowed: tuple[str, ...]) -> tuple[bool, tuple[tuple[tuple[str, str, int], bool], ...]]:
+    """The allow-list parsed once per container (it is configuration): ("*" present, (key, wildcard)...)."""
+    entries = []
     for entry in allowed:
         entry = entry.strip().lower()
         if entry == "*":
-            return True
+            return True, ()
         wildcard = "://*." in entry
         want = _origin_key(entry.replace("://*.", "://", 1) if wildcard else entry)
-        if want is None or (want[0], want[2]) != (scheme, port):
-            continue
-        if host == want[1] and not wildcard:
-            return True
-        if wildcard and host.endswith("." + want[1]):
-            return True
-    return False
+        if want is not None:
+            entries.append((want, wildcard))
+    return False, tuple(entries)
 
 
 def _host_key(host: str) -> str:

@@ -15,6 +15,9 @@ INVISIBLE = _WHITESPACE + "\u180e\u200b\u200c\u200d\u2060\ufeff"
 _INNER_SPACE = re.compile("[" + re.escape(INVISIBLE) + "]+")
 _NOT_AZ09 = re.compile(r"[^a-z0-9]+")
 _NOT_AZ = re.compile(r"[^a-z]+")
+# ASCII characters outside A-Z, a-z (and 0-9): controls, spaces, punctuation, symbols (no L*, M*, Nd)
+_ASCII_NOT_ALNUM = re.compile(r"[\x00-/:-@\[-`{-\x7f]+")
+_ASCII_NOT_LETTER = re.compile(r"[\x00-@\[-`{-\x7f]+")
 
 # Letters NFKD cannot take apart, folded the way people type them without the key.
 _FOLD_LETTERS = str.maketrans(
@@ -57,7 +60,9 @@ def keep_letters_marks_digits(s: str) -> str:
     """Only Unicode letters (L*), combining marks (M*) and decimal digits (Nd), NFC; input already cleaned."""
     if s.isascii():
         return _NOT_AZ09.sub("", s)
-    kept = "".join(ch for ch in s if _is_letter_mark_or_digit(ch))
+    kept = _ASCII_NOT_ALNUM.sub("", s)  # spaces, hyphens, apostrophes: never kept, removed at C speed
+    if not kept.isalpha():  # letters only (`josé`, `müller`) need no look at each character
+        kept = "".join(ch for ch in kept if _is_letter_mark_or_digit(ch))
     return unicodedata.normalize("NFC", kept)
 
 
@@ -65,7 +70,9 @@ def keep_letters_marks(s: str) -> str:
     """Only Unicode letters (L*) and combining marks (M*), NFC; input already cleaned."""
     if s.isascii():
         return _NOT_AZ.sub("", s)
-    kept = "".join(ch for ch in s if unicodedata.category(ch)[0] in "LM")
+    kept = _ASCII_NOT_LETTER.sub("", s)
+    if not kept.isalpha():  # str.isalpha: every character in L*
+        kept = "".join(ch for ch in kept if unicodedata.category(ch)[0] in "LM")
     return unicodedata.normalize("NFC", kept)
 
 

@@ -37,6 +37,8 @@ class Sender:
     def _fetch(self, force_refresh: bool) -> Credentials:
         try:
             return self._source(self.pixel_id, force_refresh)
+        except TokenMetaError:
+            raise  # no usable token configured (none, the placeholder): queued, and the token alarm fires
         except Exception as exc:  # the secret store is down: the events wait in the queue
             raise TransientMetaError(f"credentials unavailable ({type(exc).__name__})") from None
 

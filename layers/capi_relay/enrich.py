@@ -6,12 +6,12 @@ used for website events only: a backend's own IP and User-Agent say nothing abou
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from capi_relay.client_ip import is_ip_address
 from capi_relay.model import IngestRequest, RelayConfig
 
 MS_THRESHOLD = 100_000_000_000  # 1e11 s is the year 5138, 1e11 ms is 1973: anything above is milliseconds
@@ -47,12 +47,10 @@ def _client_ip(request: IngestRequest, config: RelayConfig) -> str | None:
     if config.trusted_proxy:
         forwarded = request.headers.get("x-forwarded-for", "")
         first = forwarded.split(",", 1)[0].strip()
-        if first:
-            try:
-                return str(ipaddress.ip_address(first))
-            except ValueError:
-                pass  # a proxy that forwards garbage: fall back to what API Gateway saw
-    return request.source_ip or None
+        if is_ip_address(first):  # a proxy that forwards garbage: fall back to what API Gateway saw
+            return first
+    source_ip = (request.source_ip or "").strip()
+    return source_ip if is_ip_address(source_ip) else None  # not an IP: Meta would refuse the event
 
 
 def _fbclid(url: Any) -> str | None:

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from capi_relay.birthdate import normalize_birthdate
 from capi_relay.cleaning import INVISIBLE, clean, remove_spaces
+from capi_relay.client_ip import is_ip_address
 from capi_relay.emails import normalize_email
 from capi_relay.hashing import is_md5, is_sha256, sha256_hex
 from capi_relay.meta_cookies import build_fbc, is_fbc, is_fbp
@@ -76,7 +77,12 @@ _INTEGER_IDS = frozenset(
         "ig_sid",
     }
 )
-_COOKIE_CHECKS = {"fbp": (is_fbp, "fbp_invalid"), "fbc": (is_fbc, "fbc_invalid")}
+# Meta refuses the whole event over one of these in the wrong shape: the value is dropped instead
+_SHAPE_CHECKS = {
+    "fbp": (is_fbp, "fbp_invalid"),
+    "fbc": (is_fbc, "fbc_invalid"),
+    "client_ip_address": (is_ip_address, "client_ip_address_invalid"),
+}
 
 
 def normalize_user_data(user_data: Mapping, default_region: str | None = None) -> tuple[dict, list[dict]]:
@@ -148,10 +154,10 @@ def _hashed(field: str, value: object, region: str | None) -> tuple[str | None, 
 
 
 def _hash_text(field: str, text: str, region: str | None) -> tuple[str | None, str | None]:
-    """(SHA-256 hex, None) or (None, warning code) for one string; short ones are remembered."""
-    if len(text) > _CACHED_LENGTH:
-        return _normalize_and_hash(field, text, region)
-    return _normalize_and_hash_cached(field, text, region)
+    """(SHA-256 hex, None) or (None, warning code) for one string; place values are remembered."""
+    if field in _CACHED_FIELDS and len(text) <= _CACHED_LENGTH:
+        return _normalize_and_hash_cached(field, text, region)
+    return _normalize_and_hash(field, text, region)
 
 
 def _normalize_and_hash(field: str, text: str, region: str | None) -> tuple[str | None, str | None]:
@@ -173,7 +179,7 @@ def _normalize_and_hash(field: str, text: str, region: str | None) -> tuple[str 
 
 
 def _passthrough(field: str, value: object) -> tuple[object, str | None]:
-    """A never-hashed value as given (strings trimmed); fbp and fbc must have Meta's cookie shape."""
+    """A never-hashed value as given (strings trimmed); fbp, fbc and the IP must have Meta's shape."""
     if type(value) is int and field in _INTEGER_IDS:
         return value, None
     if not isinstance(value, str):
@@ -181,14 +187,16 @@ def _passthrough(field: str, value: object) -> tuple[object, str | None]:
     s = value.strip(INVISIBLE)
     if not s:
         return None, "empty"
-    check = _COOKIE_CHECKS.get(field)
+    check = _SHAPE_CHECKS.get(field)
     if check is not None and not check[0](s):
         return None, check[1]
     return s, None
 
 
-# Events repeat identifiers (the same shopper, the same city): remembering recent results saves
-# most of the work. The cache lives in this process's memory only, like the event itself.
+# Events repeat cities, states, postcodes, countries and genders: remembering their results saves
+# work, and none of them names anyone on its own. Emails, phones, names, birth dates and external
+# ids are never remembered: a warm container outlives the request, and must not collect customers.
+_CACHED_FIELDS = frozenset({"ct", "st", "zp", "country", "ge"})
 _CACHED_LENGTH = 256
 _normalize_and_hash_cached = lru_cache(maxsize=4096)(_normalize_and_hash)
 

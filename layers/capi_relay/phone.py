@@ -42,7 +42,8 @@ def rejection_code(s: str, region: str | None) -> str:
 def _parse(s: str, region: str | None) -> str:
     if not s.isascii():
         s = ascii_digits(s.replace("＋", "+"))
-    s = _EXTENSION.sub("", s)
+    if "x" in s or "#" in s:  # every extension form has one (ext, extension, x, #)
+        s = _EXTENSION.sub("", s)
     if _has_letter(s):
         return _INVALID
     first_digit = _FIRST_DIGIT.search(s)
@@ -50,7 +51,11 @@ def _parse(s: str, region: str | None) -> str:
         return _INVALID
     international = "+" in s[: first_digit.start()]
     digits = _NOT_DIGIT.sub("", s)
-    return _north_american(digits, international, region) or _e164(digits, international, region)
+    return (
+        _north_american(digits, international, region)
+        or _plain_international(digits, international, region)
+        or _e164(digits, international, region)
+    )
 
 
 def _north_american(digits: str, international: bool, region: str | None) -> str | None:
@@ -63,13 +68,70 @@ def _north_american(digits: str, international: bool, region: str | None) -> str
     return None
 
 
+def _plain_international(digits: str, international: bool, region: str | None) -> str | None:
+    """What `_e164` gives for an international number, without parsing text; None when unsure.
+
+    libphonenumber's parse of `+{country code}{national}` only splits off the country code, strips
+    a national prefix, and keeps leading zeros (Italy). When the national part cannot start with a
+    national prefix or a zero, the number is what we hold, and only its length is left to check.
+    """
+    if international:
+        number = _without_00(digits)
+    elif region is None and not digits.startswith("0"):
+        number = digits  # no region: _e164 reads it as international
+    else:
+        return None  # national numbers: the region's prefix rules apply, so _e164 parses
+    if not number or number[0] == "0":
+        return None  # no calling code starts with 0
+    phonenumbers = _phonenumbers()
+    for size in range(1, min(len(number), 3) + 1):  # libphonenumber: the shortest known calling code
+        calling_code = int(number[:size])
+        if calling_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    national = number[size:]
+    if not 2 <= len(national) <= 17 or national[0] == "0":
+        return None  # too short or long to parse, or Italian leading zeros: let the parser decide
+    national_prefix = _national_prefix(calling_code)
+    if national_prefix is None or national_prefix.match(national):
+        return None  # a national prefix may be stripped (or no metadata): let the parser decide
+    return number if _possible_length(calling_code, len(national)) else _INVALID
+
+
+@lru_cache(maxsize=1024)
+def _possible_length(calling_code: int, length: int) -> bool:
+    """Whether libphonenumber finds a national number of this length possible for the country.
+
+    Its possibility check "only checks the length of phone numbers", so one answer per country and
+    length holds for every number (and the cache holds no number).
+    """
+    phonenumbers = _phonenumbers()
+    number = phonenumbers.PhoneNumber(country_code=calling_code, national_number=int("1" * length))
+    return phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
+
+
+_NEVER = re.compile(r"(?!)")  # for countries without a national prefix: matches nothing
+
+
+@lru_cache(maxsize=256)
+def _national_prefix(calling_code: int) -> re.Pattern | None:
+    """The country's pattern for a national prefix (libphonenumber's metadata); None without metadata."""
+    phonenumbers = _phonenumbers()
+    region = phonenumbers.region_code_for_country_code(calling_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(calling_code, region)
+    if metadata is None:
+        return None
+    pattern = metadata.national_prefix_for_parsing
+    return re.compile(pattern) if pattern else _NEVER
+
+
 def _has_letter(s: str) -> bool:
     if s.isascii():
         return _ASCII_LETTER.search(s) is not None
     return any(ch.isalpha() for ch in s)
 
 
-@lru_cache(maxsize=4096)
 def _e164(digits: str, international: bool, region: str | None) -> str:
     """E.164 digits, or one of the two rejection codes (NORMALIZATION.md §2 ph, steps 3–6)."""
     if international:

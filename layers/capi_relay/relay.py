@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from capi_relay.auth import authenticate, choose_pixel
+from capi_relay.auth import authenticate_caller, check_event_sources, choose_pixel
 from capi_relay.batch import by_size
 from capi_relay.consent import CONSENT_FIELD, Consent, apply_consent, read_consent
 from capi_relay.delivery import (
@@ -83,8 +83,11 @@ def relay(
     now: float,
 ) -> RelayResult:
     """Relay one request's events (DESIGN.md §3); raises only BadRequest's family and QueueUnavailable."""
+    # headers first: a stranger on a locked relay gets its 401/403 before any parsing is paid for
+    credentialed = authenticate_caller(request, config, now)
     parsed = parse_body(request.body, config)
-    authenticate(request, config, now, events=parsed.events)
+    if not credentialed:  # admitted without credentials: its events must name allowed pages
+        check_event_sources(request, config, parsed.events)
     pixel_id = _pixel(parsed.pixel_id, request.query.get("pixel_id"), config)
     consent_body = {} if parsed.consent is None else {CONSENT_FIELD: parsed.consent}
     consent = read_consent(consent_body, request.headers)

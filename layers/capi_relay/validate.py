@@ -41,6 +41,8 @@ DPO_COUNTRIES = (0, 1)  # 0: Meta geolocates; 1: the United States
 DPO_STATES = (0, 1000)  # 0: Meta geolocates; 1000: California
 # fmt: on
 _CURRENCY_FILE = Path(__file__).with_name("data") / "iso4217_currencies.txt"
+_EMPTY = (None, "", [])  # a customer-information key holding one of these does not count
+_WEB_PREFIXES = ("https://", "http://")
 
 
 @cache
@@ -128,7 +130,19 @@ def _event_time(event_time: Any, source: Any, now: float, error: Any) -> None:
 
 
 def _is_web_url(url: str) -> bool:
-    try:
+    """Whether urlsplit sees an http(s) scheme and a host: what Meta checks event_source_url for."""
+    if (
+        url.startswith(_WEB_PREFIXES)
+        and url.isascii()
+        and url.isprintable()
+        and "[" not in url  # "[" or "]" may be an IPv6 host, which urlsplit checks
+        and "]" not in url
+    ):
+        # what a page sends: urlsplit would neither strip nor refuse anything here, so its host
+        # is whatever follows "//" up to the first / ? or #
+        host_start = url.index("//") + 2
+        return len(url) > host_start and url[host_start] not in "/?#"
+    try:  # the rest (tabs, IPv6 brackets, other schemes, Unicode): ask urlsplit itself
         parts = urlsplit(url)
     except ValueError:
         return False
@@ -148,8 +162,9 @@ def _money(custom: dict, error: Any, required: bool = False) -> None:
 
 
 def _has_customer_information(user_data: dict) -> bool:
-    if any(user_data.get(key) not in (None, "", []) for key in CUSTOMER_KEYS):
-        return True
+    for key, value in user_data.items():  # a dozen keys at most, usually stopping at the first
+        if key in CUSTOMER_KEYS and value not in _EMPTY:
+            return True
     return all(user_data.get(key) for key in IP_UA)
 
 

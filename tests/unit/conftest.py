@@ -1,4 +1,4 @@
-"""Unit-test helpers: a scripted Graph API over real HTTP, a recording queue sink, a token source.
+"""Unit-test fixtures: a scripted Graph API over real HTTP and a recording queue sink (from doubles.py).
 
 The scripted server answers each POST with the next reply it was given (then: 200, all events
 received) and records every request, so Meta client tests can play any Graph answer without
@@ -11,14 +11,14 @@ import json
 import threading
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from capi_relay.model import Credentials
+from tests.unit.doubles import RecordingSink
 
 
 @dataclass
@@ -138,45 +138,6 @@ def scripted_graph(scripted_graph_server: ScriptedGraph) -> Iterator[ScriptedGra
     scripted_graph_server.reset()
 
 
-@dataclass
-class RecordingSink:
-    """The retry-queue port, in memory: keeps messages as JSON text (what SQS would hold)."""
-
-    fail: bool = False
-    retries: list[str] = field(default_factory=list)
-    dead_letters: list[str] = field(default_factory=list)
-
-    def retry(self, message: dict) -> None:
-        if self.fail:
-            raise ConnectionError("queue down")
-        self.retries.append(json.dumps(message))
-
-    def dead_letter(self, message: dict) -> None:
-        if self.fail:
-            raise ConnectionError("queue down")
-        self.dead_letters.append(json.dumps(message))
-
-    def retry_messages(self) -> list[dict]:
-        return [json.loads(m) for m in self.retries]
-
-    def dead_letter_messages(self) -> list[dict]:
-        return [json.loads(m) for m in self.dead_letters]
-
-
 @pytest.fixture
 def sink() -> RecordingSink:
     return RecordingSink()
-
-
-@dataclass
-class TokenSource:
-    """A credential source that hands out `tokens` in turn: the first, then the next on force_refresh."""
-
-    tokens: list[str]
-    app_secret: str | None = None
-    calls: list[tuple[str, bool]] = field(default_factory=list)
-
-    def __call__(self, pixel_id: str, force_refresh: bool) -> Credentials:
-        self.calls.append((pixel_id, force_refresh))
-        refreshes = sum(1 for _, forced in self.calls if forced)
-        return Credentials(self.tokens[min(refreshes, len(self.tokens) - 1)], self.app_secret)

@@ -816,16 +816,19 @@ def test_country_list_first_item_gives_the_region_and_every_item_is_hashed():
 
 
 def test_never_hashed_fields_are_sent_trimmed_and_unchanged():
-    # Given every never-hashed field with surrounding whitespace
-    user_data = {field: f" \u200bValue-{field}\t" for field in PASSTHROUGH_FIELDS - {"fbp", "fbc"}}
+    # Given every never-hashed field with surrounding whitespace (fbp, fbc and the IP in their shape)
+    shaped = {"fbp", "fbc", "client_ip_address"}
+    user_data = {field: f" \u200bValue-{field}\t" for field in PASSTHROUGH_FIELDS - shaped}
     user_data |= {"fbp": " fb.1.1596403881668.1116446470 ", "fbc": "fb.1.1554763741205.AbC_d-9"}
+    user_data |= {"client_ip_address": " \u200b2001:DB8::A\t"}
     # When normalized
     out, warnings = normalize_user_data(user_data)
     # Then each is trimmed, never hashed, never lowercased
     assert warnings == []
     assert out["fbp"] == "fb.1.1596403881668.1116446470"
     assert out["fbc"] == "fb.1.1554763741205.AbC_d-9"
-    assert all(out[f] == f"Value-{f}" for f in PASSTHROUGH_FIELDS - {"fbp", "fbc"})
+    assert out["client_ip_address"] == "2001:DB8::A"
+    assert all(out[f] == f"Value-{f}" for f in PASSTHROUGH_FIELDS - shaped)
 
 
 def test_numeric_meta_ids_may_be_integers():

@@ -10,6 +10,7 @@ from capi_relay import redeliver
 from capi_relay.errors import TokenMetaError, TransientMetaError
 from capi_relay.hashing import sha256_hex
 from capi_relay.meta_client import MetaClient
+from tests.unit.doubles import TokenSource
 
 PIXEL_ID = "1234567890"  # what tests/conftest.py's graph sandbox knows
 TOKEN = "sandbox-token-3c9e51"
@@ -25,7 +26,6 @@ def client(graph_sandbox):
 
 @pytest.fixture
 def tokens():
-    from conftest import TokenSource
 
     return TokenSource([TOKEN])
 
@@ -106,7 +106,6 @@ def test_meta_still_down_raises_so_the_record_is_retried(graph_sandbox, client, 
 
 
 def test_token_still_bad_after_one_refresh_raises_token_error(graph_sandbox, client, sink):
-    from conftest import TokenSource
 
     tokens = TokenSource(["stale", "stale-too"])
     with pytest.raises(TokenMetaError):
@@ -115,7 +114,6 @@ def test_token_still_bad_after_one_refresh_raises_token_error(graph_sandbox, cli
 
 
 def test_refreshed_token_sends_the_events(graph_sandbox, client, sink):
-    from conftest import TokenSource
 
     tokens = TokenSource(["stale", TOKEN])
     result = resend(message(ready("a")), client, tokens, sink)

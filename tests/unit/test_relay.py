@@ -10,10 +10,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capi_relay import relay
-from capi_relay.errors import BadRequest, Forbidden, PayloadTooLarge, QueueUnavailable, Unauthorized
+from capi_relay.errors import (
+    BadRequest,
+    Forbidden,
+    PayloadTooLarge,
+    QueueUnavailable,
+    TokenMetaError,
+    TransientMetaError,
+    Unauthorized,
+)
 from capi_relay.hashing import sha256_hex
 from capi_relay.meta_client import MetaClient
 from capi_relay.model import IngestRequest, RelayConfig
+from tests.unit.doubles import RecordingSink, TokenSource
 
 PIXEL_ID = "1234567890"  # what tests/conftest.py's graph sandbox knows
 TOKEN = "sandbox-token-3c9e51"
@@ -40,7 +49,6 @@ def client(graph_sandbox):
 
 @pytest.fixture
 def tokens():
-    from conftest import TokenSource
 
     return TokenSource([TOKEN])
 
@@ -189,7 +197,6 @@ def test_warnings_name_index_field_and_code_only(client, tokens, sink):
 
 def test_named_pixel_is_used_when_configured(graph_sandbox, client, sink):
     # Given a relay for two pixels, the sandbox knowing the second too
-    from conftest import TokenSource
 
     graph_sandbox.set_token(TOKEN, pixel_id="555")
     config = RelayConfig(pixel_ids=(PIXEL_ID, "555"))
@@ -256,7 +263,6 @@ def test_throttling_is_queued_too(graph_sandbox, client, tokens, sink):
 
 def test_expired_token_is_refreshed_once_and_the_events_go(graph_sandbox, client, sink):
     # Given a cached token that Meta no longer takes, and a secret that now holds the good one
-    from conftest import TokenSource
 
     tokens = TokenSource(["expired-token", TOKEN])
     # When an event is relayed
@@ -268,7 +274,6 @@ def test_expired_token_is_refreshed_once_and_the_events_go(graph_sandbox, client
 
 
 def test_token_still_bad_after_refresh_queues_the_events(graph_sandbox, client, sink):
-    from conftest import TokenSource
 
     tokens = TokenSource(["expired-token", "still-wrong"])
     result = run(purchase(), client, tokens, sink)
@@ -278,9 +283,34 @@ def test_token_still_bad_after_refresh_queues_the_events(graph_sandbox, client, 
     assert "expired-token" not in sink.retries[0] and "still-wrong" not in sink.retries[0]
 
 
+@pytest.mark.parametrize(
+    ("failure", "error_class"),
+    [
+        (TokenMetaError("no access token in the secret", code=190), "token"),  # nothing configured yet
+        (TransientMetaError("the Meta secret could not be read"), "transient"),  # the store is down
+        (ConnectionError("secrets manager unreachable"), "transient"),
+    ],
+    ids=["no-token-configured", "secret-unreadable", "adapter-crash"],
+)
+def test_credential_source_failure_queues_the_events_with_its_class(
+    graph_sandbox, client, sink, failure, error_class
+):
+    # Given a credential source that cannot give a token
+    def credentials(pixel_id: str, force_refresh: bool) -> None:
+        raise failure
+
+    # When an event is relayed
+    result = run(purchase(), client, credentials, sink)
+    # Then it waits in the queue; a missing token counts as a token error (the token alarm), an
+    # unreachable store as transient; Meta was never called
+    assert result.status == 202 and result.queued == 1
+    assert [e["error_class"] for e in result.meta_errors] == [error_class]
+    assert sink.retry_messages()[0]["last_error"]["error_class"] == error_class
+    assert graph_sandbox.requests() == []
+
+
 def test_meta_and_queue_both_down_is_queue_unavailable(graph_sandbox, client, tokens):
     # Given Meta down and a queue that refuses messages
-    from conftest import RecordingSink
 
     graph_sandbox.add_fault({"kind": "5xx", "status": 502})
     # When an event is relayed
@@ -361,6 +391,83 @@ def test_locked_relay_refuses_a_caller_without_credentials(graph_sandbox, client
     assert graph_sandbox.requests() == []
 
 
+LOCKED = RelayConfig(
+    pixel_ids=(PIXEL_ID,),
+    api_keys=("k-123",),
+    allowed_origins=("https://shop.example",),
+    allowed_url_domains=("shop.example",),
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"", b"[1, 2]", json.dumps({"data": []}).encode(), b"{" + b" " * 1_000_001 + b"}"],
+    ids=["invalid-json", "empty", "list", "no-events", "too-large"],
+)
+def test_stranger_on_a_locked_relay_gets_401_before_its_body_is_looked_at(client, tokens, sink, body):
+    # Given a locked relay and a server caller without credentials whose body is also broken
+    # When it is relayed
+    with pytest.raises(Unauthorized) as raised:
+        run(body, client, tokens, sink, LOCKED, headers={"user-agent": UA})
+    # Then the answer is the 401 about credentials, not the 400/413 about the body
+    assert [e.code for e in raised.value.errors] == ["credentials_missing"]
+
+
+def test_foreign_browser_gets_403_before_its_body_is_looked_at(client, tokens, sink):
+    # Given a page on another site posting garbage
+    headers = {"user-agent": UA, "origin": "https://evil.example"}
+    # When it is relayed
+    with pytest.raises(Forbidden) as raised:
+        run(b"{not json", client, tokens, sink, LOCKED, headers=headers)
+    # Then it is refused for its origin
+    assert [e.code for e in raised.value.errors] == ["origin_not_allowed"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-api-key": "k-123"},
+        {"origin": "https://shop.example", "referer": "https://shop.example/checkout"},
+    ],
+    ids=["api-key", "allowed-origin"],
+)
+def test_admitted_caller_with_a_broken_body_gets_the_400_naming_the_body(client, tokens, sink, headers):
+    # Given a caller the relay admits, sending a body that is not JSON
+    # When it is relayed
+    with pytest.raises(BadRequest) as raised:
+        run(b"{not json", client, tokens, sink, LOCKED, headers={"user-agent": UA, **headers})
+    # Then the answer is about the body (the caller may fix it), not about who it is
+    assert type(raised.value) is BadRequest
+    assert [e.code for e in raised.value.errors] == ["invalid_json"]
+
+
+def test_allowed_browser_still_has_its_event_urls_checked_after_parsing(graph_sandbox, client, tokens, sink):
+    # Given an allowed origin sending an event for a page on another domain
+    headers = {"user-agent": UA, "origin": "https://shop.example"}
+    event = purchase(event_source_url="https://evil.example/checkout")
+    # When it is relayed
+    with pytest.raises(Forbidden) as raised:
+        run({"data": [event]}, client, tokens, sink, LOCKED, headers=headers)
+    # Then the event's URL is refused by index, and nothing reached Meta
+    assert [(e.index, e.code) for e in raised.value.errors] == [(0, "url_domain_not_allowed")]
+    assert graph_sandbox.requests() == []
+
+
+def test_signed_server_caller_may_send_for_any_page(graph_sandbox, client, tokens, sink):
+    # Given a relay with an HMAC secret and a server signing its body
+    from capi_relay.auth import sign
+
+    config = RelayConfig(pixel_ids=(PIXEL_ID,), hmac_secret="s" * 32, allowed_url_domains=("shop.example",))
+    body = json.dumps(purchase(event_source_url="https://partner.example/thanks")).encode()
+    stamp = int(time.time())
+    signature = sign("s" * 32, stamp, body)
+    headers = {"user-agent": UA, "x-capi-timestamp": str(stamp), "x-capi-signature": signature}
+    # When it is relayed
+    result = run(body, client, tokens, sink, config, headers=headers)
+    # Then it is sent: valid credentials skip the URL-domain check
+    assert result.status == 200 and len(graph_sandbox.events()) == 1
+
+
 def test_no_canary_in_errors_of_a_refused_request(client, tokens, sink):
     # Given events whose identifiers are canaries but whose other fields are wrong
     events = [purchase(event_time="soon"), purchase(action_source="web", user_data={"em": ["x"] * 101})]
@@ -424,7 +531,6 @@ EVENTS = st.fixed_dictionaries(
 @given(payload=EVENTS | st.fixed_dictionaries({"data": st.lists(EVENTS, max_size=3)}) | ANY_JSON)
 def test_any_json_body_is_answered_or_refused_never_crashes(scripted_graph, payload):
     # Given any JSON body at all (Meta, here, takes whatever reaches it)
-    from conftest import RecordingSink, TokenSource
 
     client = MetaClient(scripted_graph.url, "v24.0", timeout=(2, 2))
     # When it is relayed

@@ -1,0 +1,73 @@
+"""A second line of defence for the logs: values under customer-data and credential keys become "***".
+
+The first line is that log statements name their keys and never hold a body, a user_data value or a
+token (docs/SECURITY.md). This one catches a mistake: whatever reaches a Powertools log record under
+a key such as `em`, `user_data`, `cookies` or `access_token`, at any depth, is erased before the
+line is written. It matches keys, not values: a string message that quotes a value is not caught.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "***"
+MAX_DEPTH = 32  # deeper than any record we write: whatever lies below is masked whole
+# Compared lower-case with "-" read as "_": "X-Api-Key" and "x_api_key" are one key.
+SENSITIVE_KEYS = frozenset(
+    {
+        # Meta's customer information, hashed or not, and its containers
+        *("em", "ph", "fn", "ln", "ct", "st", "zp", "country", "db", "ge", "external_id"),
+        *("client_ip_address", "client_user_agent", "fbp", "fbc", "user_data"),
+        # the same data under everyday names
+        *("email", "phone", "first_name", "last_name", "name", "address", "city", "zip", "birthdate"),
+        *("ip", "source_ip", "sourceip", "user_agent", "x_forwarded_for"),
+        # what carries them in a request: bodies, cookies, pages visited
+        *("body", "raw_body", "cookie", "cookies", "set_cookie", "event_source_url", "referer"),
+        *("referrer_url", "url", "query", "querystringparameters", "rawquerystring"),
+        # credentials
+        *("access_token", "token", "app_secret", "appsecret_proof", "secret", "password"),
+        *("authorization", "x_api_key", "api_key", "api_keys", "hmac_secret", "x_capi_signature"),
+    }
+)
+
+
+def is_sensitive(key: object) -> bool:
+    """True when a value stored under this key must not be written to a log."""
+    return isinstance(key, str) and key.lower().replace("-", "_") in SENSITIVE_KEYS
+
+
+def mask(value: Any, depth: int = 0) -> Any:
+    """A copy of a log record (dicts, lists, tuples, any depth) with sensitive keys' values masked."""
+    if depth > MAX_DEPTH:
+        return MASK
+    if isinstance(value, Mapping):
+        return {
+            key: (MASK if item is not None and is_sensitive(key) else mask(item, depth + 1))
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [mask(item, depth + 1) for item in value]
+    return value
+
+
+def dumps(record: dict) -> str:
+    """Powertools' `json_serializer`: the record masked, then compact JSON like Powertools' own."""
+    return json.dumps(mask(record), default=str, separators=(",", ":"), ensure_ascii=False)
+
+
+def logger(**options: Any) -> Any:
+    """A Powertools Logger whose every line goes through `dumps` (service and level from the env).
+
+    Powertools sets up one handler per service, for the first Logger made in the process; a later
+    Logger with the same service reuses it. Several functions share a process in local mode and
+    tests, so the handler's formatter is made to mask here even when another Logger made it.
+    """
+    from aws_lambda_powertools import Logger
+
+    log = Logger(json_serializer=dumps, **options)
+    formatter = log.registered_formatter
+    if getattr(formatter, "json_serializer", dumps) is not dumps:
+        formatter.json_serializer = dumps
+    return log
