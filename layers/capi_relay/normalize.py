@@ -29,20 +29,26 @@ __all__ = [
     "normalize_user_data",
 ]
 
-# field → (rule on the cleaned text and the effective region, warning when the rule says no)
-_Rule = Callable[[str, "str | None"], "str | None"]
-_RULES: dict[str, tuple[_Rule, str]] = {
-    "em": (lambda s, _region: normalize_email(s), "em_invalid"),
+
+def _external_id(s: str) -> str | None:
+    """external_id: the caller's own identifier, with every space removed (NORMALIZATION.md)."""
+    return remove_spaces(s) or None
+
+
+# field → (rule on the cleaned text, warning when the rule says no); the rules of _REGIONAL_FIELDS
+# also take the effective region
+_RULES: dict[str, tuple[Callable[..., str | None], str]] = {
+    "em": (normalize_email, "em_invalid"),
     "ph": (normalize_phone, "ph_invalid"),
-    "fn": (lambda s, _region: normalize_name(s), "fn_invalid"),
-    "ln": (lambda s, _region: normalize_name(s), "ln_invalid"),
-    "ct": (lambda s, _region: normalize_city(s), "ct_invalid"),
+    "fn": (normalize_name, "fn_invalid"),
+    "ln": (normalize_name, "ln_invalid"),
+    "ct": (normalize_city, "ct_invalid"),
     "st": (normalize_state, "st_invalid"),
     "zp": (normalize_postcode, "zp_invalid"),
-    "country": (lambda s, _region: normalize_country(s), "country_unknown"),
+    "country": (normalize_country, "country_unknown"),
     "db": (normalize_birthdate, "db_invalid"),
-    "ge": (lambda s, _region: normalize_gender(s), "ge_invalid"),
-    "external_id": (lambda s, _region: remove_spaces(s) or None, "empty"),
+    "ge": (normalize_gender, "ge_invalid"),
+    "external_id": (_external_id, "empty"),
 }
 HASHED_FIELDS = frozenset(_RULES)
 PASSTHROUGH_FIELDS = frozenset(
@@ -85,8 +91,14 @@ _SHAPE_CHECKS = {
 }
 
 
-def normalize_user_data(user_data: Mapping, default_region: str | None = None) -> tuple[dict, list[dict]]:
-    """`user_data` ready for Meta (hashed where Meta wants it) and one warning per dropped value."""
+def normalize_user_data(
+    user_data: Mapping, default_region: str | None = None, *, memo: dict | None = None
+) -> tuple[dict, list[dict]]:
+    """`user_data` ready for Meta (hashed where Meta wants it) and one warning per dropped value.
+
+    `memo`: a dict the caller keeps for one request only, so that a value repeated across the events
+    of a batch (first names, the same customer twice) is normalized and hashed once.
+    """
     out: dict = {}
     warnings: list[dict] = []
     region = effective_region(user_data, default_region)
@@ -96,11 +108,11 @@ def normalize_user_data(user_data: Mapping, default_region: str | None = None) -
                 continue
             field_region = region if field in _REGIONAL_FIELDS else None
             if isinstance(value, str):  # the common case, kept short
-                kept, code = _hash_text(field, value, field_region)
+                kept, code = _hash_text(field, value, field_region, memo)
             elif isinstance(value, list | tuple):
-                kept, code = _hashed_list(field, value, field_region, warnings), None
+                kept, code = _hashed_list(field, value, field_region, warnings, memo), None
             else:
-                kept, code = _hashed(field, value, field_region)
+                kept, code = _hashed(field, value, field_region, memo)
         elif field in PASSTHROUGH_FIELDS:
             if value is None:
                 continue
@@ -126,13 +138,15 @@ def effective_region(user_data: Mapping, default_region: str | None = None) -> s
     return _country_code(default_region) if isinstance(default_region, str) else None
 
 
-def _hashed_list(field: str, values: list | tuple, region: str | None, warnings: list[dict]) -> list | None:
+def _hashed_list(
+    field: str, values: list | tuple, region: str | None, warnings: list[dict], memo: dict | None
+) -> list | None:
     """Each item normalized; bad items warned about, duplicates dropped, first-seen order kept."""
     kept_items: list[str] = []
     for item in values:
         if item is None:
             continue
-        kept, code = _hashed(field, item, region)
+        kept, code = _hashed(field, item, region, memo)
         if code is not None:
             warnings.append({"field": field, "code": code})
         elif kept not in kept_items:
@@ -140,24 +154,34 @@ def _hashed_list(field: str, values: list | tuple, region: str | None, warnings:
     return kept_items or None
 
 
-def _hashed(field: str, value: object, region: str | None) -> tuple[str | None, str | None]:
+def _hashed(
+    field: str, value: object, region: str | None, memo: dict | None
+) -> tuple[str | None, str | None]:
     """(SHA-256 hex, None) or (None, warning code) for one value of a hashed field."""
     if isinstance(value, str):
-        return _hash_text(field, value, region)
+        return _hash_text(field, value, region, memo)
     if type(value) is int and field in _INTEGER_FIELDS and value >= 0:  # bool is an int: excluded
         try:
             digits = str(value)
         except ValueError:  # more digits than int → str allows: not an identifier
             return None, "type_invalid"
-        return _hash_text(field, digits, region)
+        return _hash_text(field, digits, region, memo)
     return None, "type_invalid"
 
 
-def _hash_text(field: str, text: str, region: str | None) -> tuple[str | None, str | None]:
-    """(SHA-256 hex, None) or (None, warning code) for one string; place values are remembered."""
+def _hash_text(
+    field: str, text: str, region: str | None, memo: dict | None
+) -> tuple[str | None, str | None]:
+    """(SHA-256 hex, None) or (None, warning code) for one string, remembered where that is safe."""
     if field in _CACHED_FIELDS and len(text) <= _CACHED_LENGTH:
         return _normalize_and_hash_cached(field, text, region)
-    return _normalize_and_hash(field, text, region)
+    if memo is None:
+        return _normalize_and_hash(field, text, region)
+    key = (field, text, region)
+    result = memo.get(key)
+    if result is None:
+        result = memo[key] = _normalize_and_hash(field, text, region)
+    return result
 
 
 def _normalize_and_hash(field: str, text: str, region: str | None) -> tuple[str | None, str | None]:
@@ -170,7 +194,7 @@ def _normalize_and_hash(field: str, text: str, region: str | None) -> tuple[str 
         return None, "md5_rejected"
     rule, code = _RULES[field]
     try:
-        normalized = rule(s, region)
+        normalized = rule(s, region) if field in _REGIONAL_FIELDS else rule(s)
     except Exception:  # a library surprise must cost one identifier, never the event
         return None, code
     if normalized is None:
@@ -193,9 +217,10 @@ def _passthrough(field: str, value: object) -> tuple[object, str | None]:
     return s, None
 
 
-# Events repeat cities, states, postcodes, countries and genders: remembering their results saves
-# work, and none of them names anyone on its own. Emails, phones, names, birth dates and external
-# ids are never remembered: a warm container outlives the request, and must not collect customers.
+# Events repeat cities, states, postcodes, countries and genders: remembering their results across
+# requests saves work, and none of them names anyone on its own. Emails, phones, names, birth dates
+# and external ids are remembered for one request at most (`memo`): a warm container outlives the
+# request, and must not collect its customers.
 _CACHED_FIELDS = frozenset({"ct", "st", "zp", "country", "ge"})
 _CACHED_LENGTH = 256
 _normalize_and_hash_cached = lru_cache(maxsize=4096)(_normalize_and_hash)

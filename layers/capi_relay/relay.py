@@ -35,16 +35,26 @@ MATCH_KEYS = ("em", "ph", "fbp", "fbc", "external_id")
 
 
 def prepare_event(
-    event: dict, index: int, request: IngestRequest, config: RelayConfig, now: float, consent: Consent
+    event: dict,
+    index: int,
+    request: IngestRequest,
+    config: RelayConfig,
+    now: float,
+    consent: Consent,
+    memo: dict | None = None,
 ) -> tuple[dict, list[dict], list[FieldError]]:
-    """One event made ready for Meta: (event, warnings {"index", "field", "code"}, errors)."""
+    """One event made ready for Meta: (event, warnings {"index", "field", "code"}, errors).
+
+    `memo` is normalize_user_data's: one dict for all the events of a request, dropped with it.
+    """
     event, found = enrich_event(event, request, config, now)
     # consent after enrichment (cookies it added may have to go), before hashing and validation
     event = apply_consent(event, consent, config)
-    user_data, dropped = normalize_user_data(event["user_data"], config.default_region)
+    user_data, dropped = normalize_user_data(event["user_data"], config.default_region, memo=memo)
     event["user_data"] = user_data
-    warnings = [{"index": index, "field": w["field"], "code": w["code"]} for w in found]
-    warnings += [{"index": index, "field": _user_data_path(w["field"]), "code": w["code"]} for w in dropped]
+    warnings = [{"index": index, "field": w["field"], "code": w["code"]} for w in found] if found else []
+    if dropped:
+        warnings += [{"index": index, "field": _user_data_path(w["field"]), "code": w["code"]} for w in dropped]
     return event, warnings, validate_event(event, index, now)
 
 
@@ -96,10 +106,11 @@ def relay(
     warnings: list[dict] = []
     indexes: list[int] = []
     ready: list[dict] = []
+    memo: dict = {}  # values normalized for this request's events; never kept beyond it
     for index, raw in enumerate(parsed.events):
         if index in refused:
             continue
-        event, found, invalid = prepare_event(raw, index, request, config, now, consent)
+        event, found, invalid = prepare_event(raw, index, request, config, now, consent, memo)
         warnings += found
         if invalid:
             errors += invalid
