@@ -179,7 +179,7 @@ Look inside (credentials: testing/testing):
   {aws_cli} sqs get-queue-attributes --queue-url {queue} --attribute-names All
   {aws_cli} sqs receive-message --queue-url {dlq} --max-number-of-messages 10
   {aws_cli} cloudwatch list-metrics --namespace CapiRelay
-  python -c "from local.aws import client; print(client('sqs', '{endpoint}').receive_message(QueueUrl='{dlq}', MaxNumberOfMessages=10).get('Messages', []))"
+  .venv/bin/python -c "from local.aws import client; print(client('sqs', '{endpoint}').receive_message(QueueUrl='{dlq}', MaxNumberOfMessages=10).get('Messages', []))"
 Faults (sandbox):  curl -s {info['sandbox'] or '<sandbox>'}/_sandbox/faults -d '{{"kind":"5xx","rate":0.3}}'
 """  # noqa: E501 - copy-paste lines
 

@@ -66,11 +66,12 @@ def _origin_key(value: str) -> tuple[str, str, int] | None:
         port = parts.port
     except ValueError:
         return None
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+    hostname = parts.hostname  # a property that parses netloc again on every read
+    if parts.scheme not in _DEFAULT_PORTS or not hostname or "@" in parts.netloc:
         return None
     if parts.path or parts.query or parts.fragment:
         return None
-    return parts.scheme, parts.hostname.rstrip("."), port or _DEFAULT_PORTS[parts.scheme]
+    return parts.scheme, hostname.rstrip("."), port or _DEFAULT_PORTS[parts.scheme]
 
 
 def check_origin(origin: str | None, allowed: Iterable[str]) -> bool:
@@ -120,6 +121,7 @@ def _host_key(host: str) -> str:
         return host
 
 
+@lru_cache(maxsize=64)  # allow-list entries are configuration: each is read once per container
 def _domain_entry(entry: str) -> str:
     entry = entry.strip()
     if "://" in entry:  # tolerate a URL where a domain was meant
@@ -140,9 +142,10 @@ def check_url_domain(event_source_url: str | None, allowed_domains: Iterable[str
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
         return False
-    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+    hostname = parts.hostname  # a property that parses netloc again on every read
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not hostname or "@" in parts.netloc:
         return False
-    host = _host_key(parts.hostname)
+    host = _host_key(hostname)
     for entry in allowed_domains:
         domain = _domain_entry(entry)
         if domain and (host == domain or host.endswith("." + domain)):

@@ -46,6 +46,8 @@ def clean(s: str) -> str:
 
 def remove_spaces(s: str) -> str:
     """Every whitespace or invisible character removed, inside too."""
+    if s.isprintable() and " " not in s:  # of INVISIBLE, only " " is printable: nothing to remove
+        return s
     return _INNER_SPACE.sub("", s)
 
 

@@ -8,16 +8,23 @@ text that names an interface of someone's machine, not an address Meta can use.
 from __future__ import annotations
 
 import ipaddress
+import re
 
 MAX_LENGTH = 45  # the longest IPv6 text form, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"
+# What ipaddress takes as IPv4: four 0-255 decimals, ASCII digits, no leading zeros. Most events
+# carry one, and this check is ~10x cheaper than building an IPv4Address; the rest goes to ipaddress.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 def is_ip_address(text: str) -> bool:
     """True when the (already trimmed) text is an IPv4 or IPv6 address without a zone."""
+    if _IPV4.fullmatch(text):
+        return True
     if not text or len(text) > MAX_LENGTH or "%" in text:
         return False
-    try:
-        ipaddress.ip_address(text)
+    try:  # what ipaddress.ip_address tries in turn, without first failing as IPv4 on an IPv6 text
+        (ipaddress.IPv6Address if ":" in text else ipaddress.IPv4Address)(text)
     except ValueError:
         return False
     return True

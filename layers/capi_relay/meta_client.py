@@ -101,7 +101,8 @@ class MetaClient:
             payload["appsecret_proof"] = appsecret_proof(credentials.access_token, credentials.app_secret)
         if test_event_code:
             payload["test_event_code"] = test_event_code
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        # events come from json.loads and our own copies, so they cannot hold a cycle: not checked
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, check_circular=False).encode()
         url = f"{self.graph_url}/{self.api_version}/{pixel_id}/events"
         try:
             response = self._session.post(url, data=body, timeout=self.timeout)

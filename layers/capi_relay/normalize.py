@@ -96,8 +96,8 @@ def normalize_user_data(
 ) -> tuple[dict, list[dict]]:
     """`user_data` ready for Meta (hashed where Meta wants it) and one warning per dropped value.
 
-    `memo`: a dict the caller keeps for one request only, so that a value repeated across the events
-    of a batch (first names, the same customer twice) is normalized and hashed once.
+    `memo`: a dict the caller keeps for one request only, so that a name repeated across the events
+    of a batch is normalized and hashed once.
     """
     out: dict = {}
     warnings: list[dict] = []
@@ -175,7 +175,7 @@ def _hash_text(
     """(SHA-256 hex, None) or (None, warning code) for one string, remembered where that is safe."""
     if field in _CACHED_FIELDS and len(text) <= _CACHED_LENGTH:
         return _normalize_and_hash_cached(field, text, region)
-    if memo is None:
+    if memo is None or field not in _MEMO_FIELDS:
         return _normalize_and_hash(field, text, region)
     key = (field, text, region)
     result = memo.get(key)
@@ -218,10 +218,12 @@ def _passthrough(field: str, value: object) -> tuple[object, str | None]:
 
 
 # Events repeat cities, states, postcodes, countries and genders: remembering their results across
-# requests saves work, and none of them names anyone on its own. Emails, phones, names, birth dates
-# and external ids are remembered for one request at most (`memo`): a warm container outlives the
-# request, and must not collect its customers.
+# requests saves work, and none of them names anyone on its own. Names repeat too, but they are
+# personal: they are remembered for one request at most (`memo`), since a warm container outlives
+# the request and must not collect its customers. Emails, phones, birth dates and external ids are
+# never remembered: each belongs to one person, so they seldom repeat even within a batch.
 _CACHED_FIELDS = frozenset({"ct", "st", "zp", "country", "ge"})
+_MEMO_FIELDS = frozenset({"fn", "ln"})
 _CACHED_LENGTH = 256
 _normalize_and_hash_cached = lru_cache(maxsize=4096)(_normalize_and_hash)
 

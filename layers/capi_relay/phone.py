@@ -54,6 +54,7 @@ def _parse(s: str, region: str | None) -> str:
     return (
         _north_american(digits, international, region)
         or _plain_international(digits, international, region)
+        or _plain_national(digits, international, region)
         or _e164(digits, international, region)
     )
 
@@ -80,7 +81,7 @@ def _plain_international(digits: str, international: bool, region: str | None) -
     elif region is None and not digits.startswith("0"):
         number = digits  # no region: _e164 reads it as international
     else:
-        return None  # national numbers: the region's prefix rules apply, so _e164 parses
+        return None  # a national number: the region's prefix rules apply (_plain_national)
     if not number or number[0] == "0":
         return None  # no calling code starts with 0
     phonenumbers = _phonenumbers()
@@ -97,6 +98,65 @@ def _plain_international(digits: str, international: bool, region: str | None) -
     if national_prefix is None or national_prefix.match(national):
         return None  # a national prefix may be stripped (or no metadata): let the parser decide
     return number if _possible_length(calling_code, len(national)) else _INVALID
+
+
+def _plain_national(digits: str, international: bool, region: str | None) -> str | None:
+    """What `_e164` gives for a number in the region's national format, without parsing; None when unsure.
+
+    libphonenumber's parse of a national number strips the region's national (trunk) prefix, such
+    as the 0 of `020 7946 0958`, unless only the number with the prefix matches the region's number
+    pattern. Done here in the plain case (no dialling-abroad prefix, no calling code in front, no
+    prefix rewriting, the calling code's main region); otherwise the parser decides.
+    """
+    if international or region is None or not 2 <= len(digits) <= 20:
+        return None
+    rules = _national_rules(region)
+    if rules is None:
+        return None
+    calling_code, abroad, national_prefix, rewrites, national_number = rules
+    if digits.startswith(str(calling_code)) or abroad.match(digits):
+        return None
+    national = digits
+    prefix = national_prefix.match(digits)
+    if prefix is not None:
+        if rewrites:
+            return None
+        stripped = digits[prefix.end() :]
+        # libphonenumber keeps the prefix when the number matches its national pattern only with it,
+        # and when what is left is not a possible length
+        if national_number is None or not (
+            national_number.fullmatch(digits) and not national_number.fullmatch(stripped)
+        ):
+            if not 2 <= len(stripped) <= 17 or not _possible_length(calling_code, len(stripped)):
+                return None
+            national = stripped
+    if not 2 <= len(national) <= 17 or national[0] == "0":
+        return None  # Italian leading zeros, or an impossible length: the parser decides
+    return f"{calling_code}{national}" if _possible_length(calling_code, len(national)) else None
+
+
+@lru_cache(maxsize=256)
+def _national_rules(region: str) -> tuple[int, re.Pattern, re.Pattern, bool, re.Pattern | None] | None:
+    """(calling code, dialling-abroad prefix, national prefix, whether the prefix is rewritten, the
+    national number pattern) from libphonenumber's metadata; None unless the region is the main
+    one of its calling code (the one whose lengths the possibility check reads)."""
+    phonenumbers = _phonenumbers()
+    calling_code = _calling_code(region)
+    if not calling_code or phonenumbers.region_code_for_country_code(calling_code) != region.upper():
+        return None
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
+    if metadata is None:
+        return None
+    abroad = re.compile(metadata.international_prefix) if metadata.international_prefix else _NEVER
+    prefix = metadata.national_prefix_for_parsing
+    pattern = metadata.general_desc.national_number_pattern if metadata.general_desc else None
+    return (
+        calling_code,
+        abroad,
+        re.compile(prefix) if prefix else _NEVER,
+        bool(metadata.national_prefix_transform_rule),
+        re.compile(pattern) if pattern else None,
+    )
 
 
 @lru_cache(maxsize=1024)

@@ -54,7 +54,9 @@ def prepare_event(
     event["user_data"] = user_data
     warnings = [{"index": index, "field": w["field"], "code": w["code"]} for w in found] if found else []
     if dropped:
-        warnings += [{"index": index, "field": _user_data_path(w["field"]), "code": w["code"]} for w in dropped]
+        warnings += [
+            {"index": index, "field": _user_data_path(w["field"]), "code": w["code"]} for w in dropped
+        ]
     return event, warnings, validate_event(event, index, now)
 
 

@@ -21,6 +21,7 @@ STANDARD_EVENTS = (
     "Donate", "FindLocation", "InitiateCheckout", "Lead", "Purchase", "Schedule", "Search", "StartTrial",
     "SubmitApplication", "Subscribe", "ViewContent", "PageView",
 )
+_STANDARD = frozenset(STANDARD_EVENTS)
 _STANDARD_BY_FOLDED = {name.lower(): name for name in STANDARD_EVENTS}
 MAX_CUSTOM_NAME = 50
 ACTION_SOURCES = (
@@ -109,7 +110,7 @@ def _event_name(name: Any, error: Any) -> None:
         error("event_name", "event_name_missing", "event_name is required")
     elif not isinstance(name, str) or not name.strip():
         error("event_name", "event_name_invalid", "must be a non-empty string")
-    elif name not in STANDARD_EVENTS:
+    elif name not in _STANDARD:
         standard = _STANDARD_BY_FOLDED.get(name.strip().lower())
         if standard is not None:
             message = f'standard event names are case-sensitive: use "{standard}"'
