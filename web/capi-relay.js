@@ -7,7 +7,7 @@
  *   <script>capiRelay.init({endpoint: "https://capi.example.com/events"});</script>
  *   ... capiRelay.track("Purchase", {value: 42.5, currency: "EUR"}, {em: "a@example.com"});
  *
- * Design choices (see docs/WEB.md):
+ * Design choices (see README.md (Add it to your website)):
  * - Body is JSON sent as text/plain: a CORS "simple request", so no preflight round trip, and it works
  *   with keepalive and sendBeacon while the page unloads. The relay parses the body as JSON whatever the
  *   content type, and checks the Origin header itself (a simple request is not preflighted).

@@ -44,7 +44,7 @@ def credentials(pixel_id: str, force_refresh: bool = False) -> Credentials:
     access_token = own.get("access_token") or secret.get("access_token")
     if not isinstance(access_token, str) or not access_token.strip() or access_token == PLACEHOLDER:
         # the operator has not put a token in yet: queue the events and let the token alarm fire
-        raise TokenMetaError("no access token in the secret (see docs/DEPLOY.md)", code=190)
+        raise TokenMetaError("no access token in the secret (see README.md, Deploy to AWS)", code=190)
     app_secret = own.get("app_secret") or secret.get("app_secret")
     app_secret = app_secret if isinstance(app_secret, str) and app_secret else None
     return Credentials(access_token=access_token, app_secret=app_secret)

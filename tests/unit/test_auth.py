@@ -1,4 +1,4 @@
-"""Who may send: API keys, HMAC signatures, origin and URL allow-lists, pixels (docs/SECURITY.md)."""
+"""Who may send: API keys, HMAC signatures, origin and URL allow-lists, pixels (README.md (Security, abuse and privacy))."""
 
 from __future__ import annotations
 
