@@ -3,7 +3,7 @@
 Pure functions over the request and the deployment's policy: no AWS, no I/O, no clock (``now`` is an
 argument). Every refusal is an ``Unauthorized`` (401: prove who you are) or ``Forbidden`` (403: you may
 not send this here) carrying FieldErrors that name a header or field and a code — never the key,
-signature or URL that was presented. The policy table is in README.md (Security, abuse and privacy).
+signature or URL that was presented. The policy table is in README "Security".
 """
 
 from __future__ import annotations
@@ -332,7 +332,7 @@ def authenticate_caller(request: _Request, config: AuthPolicy, now: float) -> bo
 def authenticate(
     request: _Request, config: AuthPolicy, now: float, events: Sequence[Any] | None = None
 ) -> None:
-    """Let the request through or raise Unauthorized (401) / Forbidden (403); see README.md (Security, abuse and privacy).
+    """Let the request through or raise Unauthorized (401) / Forbidden (403); see README "Security".
 
     - Credentials presented (X-Api-Key, or X-Capi-Signature + X-Capi-Timestamp) are verified when the
       relay has any configured; bad ones are a 401, never a fall-back to the browser rules. Valid ones

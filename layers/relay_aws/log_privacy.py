@@ -1,7 +1,7 @@
 """A second line of defence for the logs: values under customer-data and credential keys become "***".
 
 The first line is that log statements name their keys and never hold a body, a user_data value or a
-token (README.md (Security, abuse and privacy)). This one catches a mistake: whatever reaches a Powertools log record under
+token (the README, "Security"). This one catches a mistake: whatever reaches a Powertools log record under
 a key such as `em`, `user_data`, `cookies` or `access_token`, at any depth, is erased before the
 line is written. It matches keys, not values: a string message that quotes a value is not caught.
 """

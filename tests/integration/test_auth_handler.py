@@ -1,7 +1,7 @@
 """Who may send, through the real ingest handler: API keys and HMAC signatures from the secret in the
 moto server, origins and URL domains from the environment, pixels and their own tokens.
 
-README.md (Security, abuse and privacy) has the policy table these tests walk through.
+README "Security" has the policy table these tests walk through.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who may send: API keys, HMAC signatures, origin and URL allow-lists, pixels (README.md (Security, abuse and privacy))."""
+"""Who may send: API keys, HMAC signatures, origin and URL allow-lists, pixels (README "Security")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-request consent, Limited Data Use by default, opt_out (README.md (Security, abuse and privacy), "Consent")."""
+"""Per-request consent, Limited Data Use by default, opt_out (README "Security", "Consent")."""
 
 from __future__ import annotations
 
