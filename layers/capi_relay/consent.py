@@ -155,12 +155,23 @@ def _data_processing(event: dict, consent: Consent, defaults: DataProcessingDefa
 def apply_consent(
     event: Mapping[str, Any], consent: Consent, defaults: DataProcessingDefaults | None = None
 ) -> dict:
-    """A copy of the event with what consent forbids removed and the data-processing defaults filled.
+    """The event with what consent forbids removed and the data-processing defaults filled.
 
     Run it after enrichment (so cookies and fbclid added there are dropped too) and before
     normalization and validation (so a dropped identifier is never hashed, and an event left with
-    no customer information is refused rather than sent). The caller's event is not changed.
+    no customer information is refused rather than sent). The caller's event is not changed: a copy
+    is returned, except when there is nothing to change (everything granted, no data-processing
+    option sent or defaulted), the common case, where the event itself comes back uncopied.
     """
+    if (
+        consent.ad_user_data
+        and consent.ad_storage
+        and consent.ad_personalization
+        and not consent.limited_data_use
+        and "data_processing_options" not in event
+        and (defaults is None or defaults.data_processing_options is None)
+    ):
+        return event  # type: ignore[return-value]  # nothing to remove or fill: a copy would be waste
     out = dict(event)
     user_data = out.get("user_data")
     if isinstance(user_data, Mapping) and not (consent.ad_user_data and consent.ad_storage):

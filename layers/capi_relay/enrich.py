@@ -22,6 +22,8 @@ _NOT_SENT = (None, "", [])  # a field holding one of these counts as absent: enr
 
 def _event_time(event: dict, now: float, config: RelayConfig, warnings: list[dict]) -> None:
     value = event.get("event_time")
+    if type(value) is int and value <= now and value < MS_THRESHOLD:  # the common case: kept as sent
+        return
     if value is None:
         event["event_time"] = int(now)
         return

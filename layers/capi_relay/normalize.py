@@ -103,7 +103,34 @@ def normalize_user_data(
     warnings: list[dict] = []
     region = effective_region(user_data, default_region)
     for field, value in user_data.items():
-        if field in HASHED_FIELDS:
+        if type(value) is str:  # the common case, dispatched without the general path's calls
+            path = _STRING_PATH.get(field)
+            if path is _CACHED and len(value) <= _CACHED_LENGTH:
+                kept, code = _normalize_and_hash_cached(
+                    field, value, region if field in _REGIONAL_FIELDS else None
+                )
+            elif path is _HASHED:
+                kept, code = _normalize_and_hash(field, value, region if field in _REGIONAL_FIELDS else None)
+            elif path is _PASSTHROUGH:  # _passthrough's string branch, without the call
+                kept = value.strip(INVISIBLE)
+                check = _SHAPE_CHECKS.get(field)
+                if not kept:
+                    kept, code = None, "empty"
+                elif check is not None and not check[0](kept):
+                    kept, code = None, check[1]
+                else:
+                    code = None
+            elif path is _MEMO and memo is not None:
+                key = (field, value, None)  # _hash_text's key: names read no region
+                result = memo.get(key)
+                if result is None:
+                    result = memo[key] = _normalize_and_hash_memo(field, value, None, memo)
+                kept, code = result
+            elif path is None:
+                kept, code = None, "unknown_field"
+            else:  # a memo field, or a cached field too long to remember
+                kept, code = _hash_text(field, value, region if field in _REGIONAL_FIELDS else None, memo)
+        elif field in HASHED_FIELDS:
             if value is None:
                 continue
             field_region = region if field in _REGIONAL_FIELDS else None
@@ -169,9 +196,7 @@ def _hashed(
     return None, "type_invalid"
 
 
-def _hash_text(
-    field: str, text: str, region: str | None, memo: dict | None
-) -> tuple[str | None, str | None]:
+def _hash_text(field: str, text: str, region: str | None, memo: dict | None) -> tuple[str | None, str | None]:
     """(SHA-256 hex, None) or (None, warning code) for one string, remembered where that is safe."""
     if field in _CACHED_FIELDS and len(text) <= _CACHED_LENGTH:
         return _normalize_and_hash_cached(field, text, region)
@@ -180,12 +205,28 @@ def _hash_text(
     key = (field, text, region)
     result = memo.get(key)
     if result is None:
-        result = memo[key] = _normalize_and_hash(field, text, region)
+        result = memo[key] = _normalize_and_hash_memo(field, text, region, memo)
+    return result
+
+
+def _normalize_and_hash_memo(
+    field: str, text: str, region: str | None, memo: dict
+) -> tuple[str | None, str | None]:
+    """_normalize_and_hash, also remembered by the cleaned text: " Mary", "MARY " share one result."""
+    s = clean(text)
+    key = (_CLEANED, field, s, region)
+    result = memo.get(key)
+    if result is None:
+        result = memo[key] = _normalize_cleaned(field, s, region)
     return result
 
 
 def _normalize_and_hash(field: str, text: str, region: str | None) -> tuple[str | None, str | None]:
-    s = clean(text)
+    return _normalize_cleaned(field, clean(text), region)
+
+
+def _normalize_cleaned(field: str, s: str, region: str | None) -> tuple[str | None, str | None]:
+    """What _normalize_and_hash does after clean(): its result depends on the cleaned text only."""
     if not s:
         return None, "empty"
     if len(s) == 64 and is_sha256(s):  # already hashed: never hash twice
@@ -224,6 +265,7 @@ def _passthrough(field: str, value: object) -> tuple[object, str | None]:
 # never remembered: each belongs to one person, so they seldom repeat even within a batch.
 _CACHED_FIELDS = frozenset({"ct", "st", "zp", "country", "ge"})
 _MEMO_FIELDS = frozenset({"fn", "ln"})
+_CLEANED = object()  # marks a memo key made from the cleaned text, apart from the raw-text keys
 _CACHED_LENGTH = 256
 _normalize_and_hash_cached = lru_cache(maxsize=4096)(_normalize_and_hash)
 
@@ -232,3 +274,13 @@ _normalize_and_hash_cached = lru_cache(maxsize=4096)(_normalize_and_hash)
 def _country_code(text: str) -> str | None:
     s = clean(text)
     return None if not s or is_sha256(s) else normalize_country(s)
+
+
+# How normalize_user_data treats a string value of each field (the fast path of its loop)
+_CACHED, _MEMO, _HASHED, _PASSTHROUGH = "cached", "memo", "hashed", "passthrough"
+_STRING_PATH = {
+    **dict.fromkeys(PASSTHROUGH_FIELDS, _PASSTHROUGH),
+    **dict.fromkeys(HASHED_FIELDS, _HASHED),
+    **dict.fromkeys(_MEMO_FIELDS, _MEMO),
+    **dict.fromkeys(_CACHED_FIELDS, _CACHED),
+}

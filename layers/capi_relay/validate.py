@@ -169,7 +169,14 @@ def _has_customer_information(user_data: dict) -> bool:
     return all(user_data.get(key) for key in IP_UA)
 
 
+_PRIVACY_FIELDS = frozenset(
+    {"opt_out", "data_processing_options", "data_processing_options_country", "data_processing_options_state"}
+)
+
+
 def _privacy(event: dict, error: Any) -> None:
+    if _PRIVACY_FIELDS.isdisjoint(event):  # most events send none of them: nothing to check
+        return
     opt_out = event.get("opt_out")
     if opt_out is not None and not isinstance(opt_out, bool):
         error("opt_out", "opt_out_invalid", "must be true or false")
