@@ -142,10 +142,15 @@ ASSUMPTIONS = {
     "secret_refresh_s": (300, "Powertools secret cache max_age: one GetSecretValue per container per 5 min"),
     "log_bytes_per_invocation": (1400, "one JSON log line + one EMF blob + Lambda's START/END/REPORT lines"),
     "custom_metrics": (
-        9,
-        "EventsReceived/Sent/Queued/Rejected/DeadLettered, MetaErrors x3, VolumeChangePercent",
+        16,
+        "EventsReceived/Sent/Queued/Rejected/DeadLettered, MetaErrors + 3 by class, MatchKey x6,"
+        " VolumeChangePercent (relay_aws/metric_names.py)",
     ),
-    "alarms": (6, "volume drop, no events, DLQ not empty, token errors, Meta rejections, ingest 5xx"),
+    "alarms": (
+        8,
+        "volume drop, no events, DLQ not empty, retry queue age, token errors, ingest errors,"
+        " Meta rejection rate, volume watch errors (template.yaml)",
+    ),
     "dashboards": (1, "one CloudWatch dashboard"),
     "gateway_vcpu": (1, "App Runner default instance size (no size stated in Meta's pages we read)"),
     "gateway_memory_gb": (2, "App Runner default instance size"),
