@@ -90,9 +90,8 @@ class RelayPipeline:
             headers["origin"] = "https://shop.example.com"
         return self._request_cls(body=body, headers=headers, source_ip="203.0.113.7")
 
-    def prepare(self, body: bytes, now: float) -> bytes:
-        """Body in, the serialized Graph request out (the bytes MetaClient would POST)."""
-        result = self._relay(
+    def _run(self, body: bytes, now: float) -> Any:
+        return self._relay(
             self.request(body),
             config=self.config,
             client=self.client,
@@ -100,20 +99,17 @@ class RelayPipeline:
             sink=self._sink,
             now=now,
         )
+
+    def prepare(self, body: bytes, now: float) -> bytes:
+        """Body in, the serialized Graph request out (the bytes MetaClient would POST)."""
+        result = self._run(body, now)
         if result.status != 200:
             raise RuntimeError(f"relay answered {result.status}: {json.dumps(result.body)[:300]}")
         return self.session.last_body
 
     def check(self, body: bytes, now: float) -> dict:
         """One run, summarized: how many events went out, and which warnings relay() raised (codes only)."""
-        result = self._relay(
-            self.request(body),
-            config=self.config,
-            client=self.client,
-            credentials=self._credentials,
-            sink=self._sink,
-            now=now,
-        )
+        result = self._run(body, now)
         codes: dict[str, int] = {}
         for warning in result.warnings:
             key = f"{warning.get('field')}:{warning.get('code')}"
