@@ -45,9 +45,11 @@ def check_layer(layer: Path) -> list[str]:
     problems += [f"layer ships python/{name}" for name in LAYER_MUST_NOT_HAVE if (python / name).exists()]
     for path in python.rglob("*"):
         relative = path.relative_to(layer)
-        test_dir = path.is_dir() and path.name in ("tests", "__pycache__")
+        test_dir = path.is_dir() and path.name == "tests"
         test_file = path.is_file() and path.name.startswith("test_") and path.suffix == ".py"
-        if test_dir or test_file:
+        # bytecode only for Lambda's Python (layers/Makefile, PYTHON313); anything else is dead weight
+        stray_bytecode = path.suffix == ".pyc" and not path.name.endswith(".cpython-313.pyc")
+        if test_dir or test_file or stray_bytecode:
             problems.append(f"layer ships {relative}")
     problems += check_imports(python)
     return problems
