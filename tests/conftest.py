@@ -145,15 +145,10 @@ def relay_env(moto_server: LocalAws, graph_sandbox_server: GraphSandbox) -> dict
 @pytest.fixture(scope="session")
 def local_stack_server() -> Iterator[LocalStackProcess]:
     """`python -m local.run` as a user starts it (own free ports), once per run; prefer `local_stack`."""
-    stack = LocalStackProcess(META_ACCESS_TOKEN=META_TOKEN, META_PIXEL_ID=PIXEL_ID,
-                              META_API_VERSION=API_VERSION, RETRY_BASE_DELAY_S="0.2",
-                              MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false")
-    stack.start()
-    try:
+    with LocalStackProcess.running(META_ACCESS_TOKEN=META_TOKEN, META_PIXEL_ID=PIXEL_ID,
+                                   META_API_VERSION=API_VERSION, RETRY_BASE_DELAY_S="0.2",
+                                   MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false") as stack:
         yield stack
-    finally:
-        stack.stop()
-        stack.remove_log()
 
 
 @pytest.fixture

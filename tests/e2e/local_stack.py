@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -70,6 +70,18 @@ class LocalStackProcess:
         self._sessions: dict[str, requests.Session] = {}
 
     # lifecycle
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, **env: str) -> Iterator[LocalStackProcess]:
+        """Started for the `with` block, then stopped and its log removed (a session fixture's body)."""
+        stack = cls(**env)
+        stack.start()
+        try:
+            yield stack
+        finally:
+            stack.stop()
+            stack.remove_log()
+
     def start(self, timeout: float = 60.0) -> LocalStackProcess:
         self.proc = subprocess.Popen([sys.executable, "-m", "local.run"], cwd=ROOT, env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)

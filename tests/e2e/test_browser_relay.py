@@ -49,15 +49,10 @@ def stranger() -> Iterator[Site]:
 @pytest.fixture(scope="module")
 def stack_server(shop: Site) -> Iterator[LocalStackProcess]:
     """`make run` as a user starts it, allowing the shop's origin only."""
-    stack = LocalStackProcess(META_ACCESS_TOKEN=TOKEN, META_PIXEL_ID=PIXEL_ID, META_API_VERSION="v24.0",
-                              ALLOWED_ORIGINS=shop.origin, RETRY_BASE_DELAY_S="0.2",
-                              MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false")
-    stack.start()
-    try:
+    with LocalStackProcess.running(META_ACCESS_TOKEN=TOKEN, META_PIXEL_ID=PIXEL_ID, META_API_VERSION="v24.0",
+                                   ALLOWED_ORIGINS=shop.origin, RETRY_BASE_DELAY_S="0.2",
+                                   MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false") as stack:
         yield stack
-    finally:
-        stack.stop()
-        stack.remove_log()
 
 
 @pytest.fixture
