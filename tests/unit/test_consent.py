@@ -181,6 +181,19 @@ def test_apply_consent_never_changes_the_callers_event():
     assert json.dumps(original, sort_keys=True) == snapshot
 
 
+def test_full_consent_without_defaults_leaves_every_identifier_and_adds_nothing():
+    # Given an event, everything granted and no deployment LDU default (the common case, a fast path)
+    original = event()
+    snapshot = json.dumps(original, sort_keys=True)
+    # When consent is applied
+    out = apply_consent(original, Consent(), RelayConfig())
+    # Then every identifier is kept, nothing is added (no opt_out, no data processing options)
+    assert out == json.loads(snapshot)
+    assert "opt_out" not in out and "data_processing_options" not in out
+    # And the event given in is unchanged
+    assert json.dumps(original, sort_keys=True) == snapshot
+
+
 def test_user_data_of_the_wrong_shape_is_left_for_validation():
     # Given an event whose user_data is not an object
     # When consent withholds identifiers
