@@ -9,18 +9,20 @@ pytest knows them as `chromium` and `page`.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.e2e import local_stack
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -130,16 +132,8 @@ def page_fixture(chromium: Any) -> Iterator[Any]:
         context.close()
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll until predicate() is truthy; the bound is a safety net, not an assertion about speed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+# the e2e poller, with a browser's tighter bounds (pages answer in milliseconds)
+wait_for = functools.partial(local_stack.wait_for, timeout=10.0, interval=0.05)
 
 
 class _Server:

@@ -18,7 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.unit.doubles import RecordingSink
+from capi_relay.meta_client import MetaClient
+from tests.conftest import META_TOKEN
+from tests.unit.doubles import RecordingSink, TokenSource
 
 
 @dataclass
@@ -141,3 +143,17 @@ def scripted_graph(scripted_graph_server: ScriptedGraph) -> Iterator[ScriptedGra
 @pytest.fixture
 def sink() -> RecordingSink:
     return RecordingSink()
+
+
+@pytest.fixture
+def client(graph_sandbox) -> Iterator[MetaClient]:
+    """A Meta client pointed at the shared Graph sandbox, over real HTTP."""
+    meta = MetaClient(graph_sandbox.url, "v24.0", timeout=(2, 5))
+    yield meta
+    meta.close()
+
+
+@pytest.fixture
+def tokens() -> TokenSource:
+    """A credential source holding the token the sandbox accepts."""
+    return TokenSource([META_TOKEN])

@@ -9,25 +9,11 @@ import pytest
 from capi_relay import redeliver
 from capi_relay.errors import TokenMetaError, TransientMetaError
 from capi_relay.hashing import sha256_hex
-from capi_relay.meta_client import MetaClient
 from tests.unit.doubles import TokenSource
 
 PIXEL_ID = "1234567890"  # what tests/conftest.py's graph sandbox knows
 TOKEN = "sandbox-token-3c9e51"
 DAY = 86400
-
-
-@pytest.fixture
-def client(graph_sandbox):
-    meta = MetaClient(graph_sandbox.url, "v24.0", timeout=(2, 5))
-    yield meta
-    meta.close()
-
-
-@pytest.fixture
-def tokens():
-
-    return TokenSource([TOKEN])
 
 
 def ready(event_id: str, age_s: int = 60, name: str = "Lead", source: str = "system_generated") -> dict:

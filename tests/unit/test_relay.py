@@ -40,19 +40,6 @@ CANARIES = {
 }
 
 
-@pytest.fixture
-def client(graph_sandbox):
-    meta = MetaClient(graph_sandbox.url, "v24.0", timeout=(2, 5))
-    yield meta
-    meta.close()
-
-
-@pytest.fixture
-def tokens():
-
-    return TokenSource([TOKEN])
-
-
 def purchase(**changes: object) -> dict:
     event = {
         "event_name": "Purchase",
