@@ -34,8 +34,13 @@ CORS_HEADERS = ("content-type", "x-api-key", "x-capi-signature", "x-capi-timesta
 CORS_MAX_AGE = 600
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 # API Gateway passes these content types as text; anything else arrives base64-encoded.
-_TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml",
-               "application/x-www-form-urlencoded")
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/javascript",
+    "application/xml",
+    "application/x-www-form-urlencoded",
+)
 
 
 @dataclass
@@ -59,8 +64,15 @@ class LambdaContext:
         return max(0, int((self.timeout_s - (time.monotonic() - self._started)) * 1000))
 
 
-def http_api_event(method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes,
-                   source_ip: str, request_id: str, host: str = "127.0.0.1") -> dict:
+def http_api_event(
+    method: str,
+    target: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    request_id: str,
+    host: str = "127.0.0.1",
+) -> dict:
     """The event API Gateway (HTTP API, payload format 2.0) would hand the Lambda for this request."""
     split = urlsplit(target)
     merged: dict[str, str] = {}
@@ -72,8 +84,9 @@ def http_api_event(method: str, target: str, headers: Iterable[tuple[str, str]],
         else:
             merged[name] = f"{merged[name]},{value}" if name in merged else value
     # API Gateway appends the address it saw to whatever X-Forwarded-For the client claimed.
-    merged["x-forwarded-for"] = f"{merged['x-forwarded-for']}, {source_ip}" if merged.get(
-        "x-forwarded-for") else source_ip
+    merged["x-forwarded-for"] = (
+        f"{merged['x-forwarded-for']}, {source_ip}" if merged.get("x-forwarded-for") else source_ip
+    )
     merged.setdefault("x-forwarded-proto", "http")
     merged["x-amzn-trace-id"] = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
     query: dict[str, str] = {}
@@ -91,8 +104,13 @@ def http_api_event(method: str, target: str, headers: Iterable[tuple[str, str]],
             "apiId": "local",
             "domainName": host,
             "domainPrefix": host.split(".")[0],
-            "http": {"method": method, "path": unquote(split.path), "protocol": "HTTP/1.1",
-                     "sourceIp": source_ip, "userAgent": merged.get("user-agent", "")},
+            "http": {
+                "method": method,
+                "path": unquote(split.path),
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": merged.get("user-agent", ""),
+            },
             "requestId": request_id,
             "routeKey": f"{method} {split.path}",
             "stage": "$default",
@@ -136,9 +154,17 @@ def lambda_response(result: Any) -> tuple[int, dict[str, str], list[str], bytes]
 class ApiServer:
     """The local API: serves until `stop()`; one handler call at a time, like one Lambda container."""
 
-    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 3000, *,
-                 allowed_origins: Iterable[str] = (), web_root: Path | None = WEB_ROOT,
-                 lock: threading.Lock | None = None, max_payload_bytes: int = MAX_PAYLOAD_BYTES) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        *,
+        allowed_origins: Iterable[str] = (),
+        web_root: Path | None = WEB_ROOT,
+        lock: threading.Lock | None = None,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    ) -> None:
         self.handler = handler
         self.allowed_origins = tuple(o.strip().rstrip("/") for o in allowed_origins if o.strip())
         self.web_root = web_root
@@ -155,8 +181,9 @@ class ApiServer:
         return f"http://{host}:{port}"
 
     def start(self) -> ApiServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="api-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="api-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -210,8 +237,11 @@ class _Handler(BaseHTTPRequestHandler):
         if allowed is None or method not in CORS_METHODS:
             self._reply(204, {}, b"")  # like API Gateway: no CORS headers, so the browser refuses
             return
-        requested = [h.strip().lower() for h in (self.headers.get("Access-Control-Request-Headers") or "")
-                     .split(",") if h.strip()]
+        requested = [
+            h.strip().lower()
+            for h in (self.headers.get("Access-Control-Request-Headers") or "").split(",")
+            if h.strip()
+        ]
         headers = {
             "access-control-allow-origin": allowed,
             "access-control-allow-methods": ",".join(CORS_METHODS),
@@ -227,7 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/health":
             self._reply(200, {"content-type": "application/json"}, b'{"ok":true}')
         elif path == "/web" or path.startswith("/web/"):
-            self._static(path[len("/web"):])
+            self._static(path[len("/web") :])
         else:
             self._not_found()
 
@@ -246,8 +276,15 @@ class _Handler(BaseHTTPRequestHandler):
         if (self.command, split.path) != ROUTE:
             self._not_found()
             return
-        event = http_api_event(self.command, self.path, self.headers.items(), body, self.client_address[0],
-                               str(uuid.uuid4()), self.headers.get("Host", "127.0.0.1"))
+        event = http_api_event(
+            self.command,
+            self.path,
+            self.headers.items(),
+            body,
+            self.client_address[0],
+            str(uuid.uuid4()),
+            self.headers.get("Host", "127.0.0.1"),
+        )
         status, headers, cookies, raw = self.api.invoke(event)
         # API Gateway: with CORS configured, the integration's own CORS headers are replaced.
         headers = {k: v for k, v in headers.items() if not k.startswith("access-control-")}
@@ -320,8 +357,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _not_found(self) -> None:
         self._reply(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
 
-    def _reply(self, status: int, headers: Mapping[str, str], body: bytes,
-               cookies: Iterable[str] = ()) -> None:
+    def _reply(
+        self, status: int, headers: Mapping[str, str], body: bytes, cookies: Iterable[str] = ()
+    ) -> None:
         self.send_response(status)
         for name, value in headers.items():
             if name != "content-length":
@@ -336,4 +374,3 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _TooLarge(Exception):
     """The body is over API Gateway's payload limit."""
-

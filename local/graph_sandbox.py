@@ -68,8 +68,18 @@ class Fault:
         """Build a fault from the JSON of POST /_sandbox/faults; ValueError names the bad key."""
         if not isinstance(spec, Mapping) or spec.get("kind") not in _FAULT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(_FAULT_KINDS)}")
-        known = {"kind", "rate", "count", "event_name", "status", "code", "subcode", "delay_s", "accept",
-                 "seed"}
+        known = {
+            "kind",
+            "rate",
+            "count",
+            "event_name",
+            "status",
+            "code",
+            "subcode",
+            "delay_s",
+            "accept",
+            "seed",
+        }
         unknown = sorted(set(spec) - known)
         if unknown:
             raise ValueError(f"unknown key(s): {', '.join(unknown)}")
@@ -110,9 +120,19 @@ class Fault:
         return True
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "rate": self.rate, "count": self.count, "event_name": self.event_name,
-                "status": self.status, "code": self.code, "subcode": self.subcode, "delay_s": self.delay_s,
-                "accept": self.accept, "seed": self.seed, "fired": self.fired}
+        return {
+            "kind": self.kind,
+            "rate": self.rate,
+            "count": self.count,
+            "event_name": self.event_name,
+            "status": self.status,
+            "code": self.code,
+            "subcode": self.subcode,
+            "delay_s": self.delay_s,
+            "accept": self.accept,
+            "seed": self.seed,
+            "fired": self.fired,
+        }
 
     def error(self) -> GraphError:
         if self.kind == "5xx":
@@ -122,10 +142,17 @@ class Fault:
         if self.kind == "rate_limit":
             return GraphError(400, _RATE_LIMITS[self.code], code=self.code, transient=True)
         if self.kind == "token":
-            return GraphError(400, "Error validating access token: Session has expired.", code=190,
-                              subcode=463)
-        return GraphError(400, "Invalid parameter", code=100, subcode=self.subcode,
-                          title="Event Rejected", user_msg="The sandbox was told to reject this request.")
+            return GraphError(
+                400, "Error validating access token: Session has expired.", code=190, subcode=463
+            )
+        return GraphError(
+            400,
+            "Invalid parameter",
+            code=100,
+            subcode=self.subcode,
+            title="Event Rejected",
+            user_msg="The sandbox was told to reject this request.",
+        )
 
 
 # --- the server ----------------------------------------------------------------------------------
@@ -134,9 +161,18 @@ class Fault:
 class GraphSandbox:
     """The Graph API stand-in; thread-safe; `start()` serves on a background thread until `stop()`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, tokens: Mapping[str, str] | None = None,
-                 token: str | None = None, pixels: Iterable[str] = (), app_secret: str | None = None,
-                 future_skew_s: float = 300, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tokens: Mapping[str, str] | None = None,
+        token: str | None = None,
+        pixels: Iterable[str] = (),
+        app_secret: str | None = None,
+        future_skew_s: float = 300,
+        verbose: bool = False,
+    ) -> None:
         self._lock = threading.Lock()
         self._tokens: dict[str, str] = dict(tokens or {})
         self._default_token = token
@@ -166,8 +202,12 @@ class GraphSandbox:
         return self._server.server_address[1]
 
     def start(self) -> GraphSandbox:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="graph-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="graph-sandbox",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -250,8 +290,9 @@ class GraphSandbox:
             return sorted(self._pixels)
 
     # the Graph endpoint
-    def handle_events(self, version: str, pixel_id: str, params: dict[str, Any],
-                      token_in_query: bool = False) -> tuple[int, dict]:
+    def handle_events(
+        self, version: str, pixel_id: str, params: dict[str, Any], token_in_query: bool = False
+    ) -> tuple[int, dict]:
         """Answer one `POST /{version}/{pixel_id}/events`; returns (HTTP status, JSON body)."""
         fbtrace_id = _trace_id()
         now = time.time()
@@ -262,8 +303,15 @@ class GraphSandbox:
             except ValueError:
                 data = None
         events = data if isinstance(data, list) else []
-        record = {"at": now, "version": version, "pixel_id": pixel_id, "events": len(events),
-                  "token_in_query": token_in_query, "fbtrace_id": fbtrace_id, "fault": None}
+        record = {
+            "at": now,
+            "version": version,
+            "pixel_id": pixel_id,
+            "events": len(events),
+            "token_in_query": token_in_query,
+            "fbtrace_id": fbtrace_id,
+            "fault": None,
+        }
         try:
             fault = self._check(pixel_id, params, events)
             if fault is not None:
@@ -286,8 +334,9 @@ class GraphSandbox:
             return 200, {"events_received": len(accepted), "messages": [], "fbtrace_id": fbtrace_id}
         except GraphError as error:
             error.body["fbtrace_id"] = fbtrace_id
-            record.update(status=error.status, code=error.body["code"],
-                          subcode=error.body.get("error_subcode"))
+            record.update(
+                status=error.status, code=error.body["code"], subcode=error.body.get("error_subcode")
+            )
             return error.status, {"error": error.body}
         finally:
             with self._lock:
@@ -303,9 +352,13 @@ class GraphSandbox:
             known = pixel_id in self._pixels or (not self._pixels and bool(pixel_id.isdigit()))
         if not known:
             raise GraphError(
-                400, f"Unsupported post request. Object with ID '{pixel_id}' does not exist, cannot be "
+                400,
+                f"Unsupported post request. Object with ID '{pixel_id}' does not exist, cannot be "
                 "loaded due to missing permissions, or does not support this operation.",
-                code=100, subcode=33, kind="GraphMethodException")
+                code=100,
+                subcode=33,
+                kind="GraphMethodException",
+            )
         fault = self._fault_for(("5xx", "timeout", "rate_limit", "token"), events)
         if fault is not None:
             return fault
@@ -317,15 +370,20 @@ class GraphSandbox:
             expired = token in self._expired
         if expected is not None and not hmac.compare_digest(token, expected):
             if expired:
-                raise GraphError(400, "Error validating access token: Session has expired.", code=190,
-                                 subcode=463)
+                raise GraphError(
+                    400, "Error validating access token: Session has expired.", code=190, subcode=463
+                )
             raise GraphError(400, "Invalid OAuth access token - Cannot parse access token", code=190)
         if self._app_secret is not None:
             proof = hmac.new(self._app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
             given = params.get("appsecret_proof")
             if not isinstance(given, str) or not hmac.compare_digest(given, proof):
-                raise GraphError(400, "Invalid appsecret_proof provided in the API argument", code=100,
-                                 kind="GraphMethodException")
+                raise GraphError(
+                    400,
+                    "Invalid appsecret_proof provided in the API argument",
+                    code=100,
+                    kind="GraphMethodException",
+                )
         return None
 
     def _fault_for(self, kinds: tuple[str, ...], events: list) -> Fault | None:
@@ -340,11 +398,27 @@ class GraphSandbox:
             release = self._release
         release.wait(fault.delay_s)  # set by stop() or clear_faults(): nothing sleeps past the test
 
-    def _accept(self, pixel_id: str, params: Mapping[str, Any], events: list[dict], now: float,
-                fbtrace_id: str, version: str) -> None:
+    def _accept(
+        self,
+        pixel_id: str,
+        params: Mapping[str, Any],
+        events: list[dict],
+        now: float,
+        fbtrace_id: str,
+        version: str,
+    ) -> None:
         code = params.get("test_event_code") if isinstance(params.get("test_event_code"), str) else None
-        rows = [{"pixel_id": pixel_id, "test_event_code": code, "received_at": now, "api_version": version,
-                 "fbtrace_id": fbtrace_id, "event": event} for event in events]
+        rows = [
+            {
+                "pixel_id": pixel_id,
+                "test_event_code": code,
+                "received_at": now,
+                "api_version": version,
+                "fbtrace_id": fbtrace_id,
+                "event": event,
+            }
+            for event in events
+        ]
         with self._lock:
             self._events.extend(rows)
             del self._events[:-100000]
@@ -379,8 +453,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         if path == "/":
-            self._send(200, _test_events_page(self.sandbox.events(), urlsplit(self.path).query),
-                       "text/html; charset=utf-8")
+            self._send(
+                200,
+                _test_events_page(self.sandbox.events(), urlsplit(self.path).query),
+                "text/html; charset=utf-8",
+            )
         elif path == "/_sandbox/events":
             self._json(200, self.sandbox.events())
         elif path == "/_sandbox/requests":
@@ -408,8 +485,17 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._body()
         except ValueError as error:
-            self._json(400, {"error": {"message": str(error), "type": "OAuthException", "code": 100,
-                                       "fbtrace_id": _trace_id()}})
+            self._json(
+                400,
+                {
+                    "error": {
+                        "message": str(error),
+                        "type": "OAuthException",
+                        "code": 100,
+                        "fbtrace_id": _trace_id(),
+                    }
+                },
+            )
             return
         if split.path.startswith("/_sandbox/"):
             self._sandbox_post(split.path, body)
@@ -422,8 +508,17 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             params = {**query, **self._params(body)}
         except ValueError:
-            self._json(400, {"error": {"message": "(#100) The request body could not be parsed",
-                                       "type": "OAuthException", "code": 100, "fbtrace_id": _trace_id()}})
+            self._json(
+                400,
+                {
+                    "error": {
+                        "message": "(#100) The request body could not be parsed",
+                        "type": "OAuthException",
+                        "code": 100,
+                        "fbtrace_id": _trace_id(),
+                    }
+                },
+            )
             return
         status, payload = self.sandbox.handle_events(match[1], match[2], params, "access_token" in query)
         if status == 0:
@@ -432,8 +527,11 @@ class _Handler(BaseHTTPRequestHandler):
         if status == 502:
             self._send(502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
             return
-        self._json(status, payload, {"x-fb-trace-id": payload.get("fbtrace_id")
-                                     or payload.get("error", {}).get("fbtrace_id", "")})
+        self._json(
+            status,
+            payload,
+            {"x-fb-trace-id": payload.get("fbtrace_id") or payload.get("error", {}).get("fbtrace_id", "")},
+        )
 
     # helpers
     def _sandbox_post(self, path: str, body: bytes) -> None:
@@ -480,8 +578,17 @@ class _Handler(BaseHTTPRequestHandler):
         return {k: v[-1] for k, v in parse_qs(body.decode("utf-8"), strict_parsing=False).items()}
 
     def _graph_404(self, path: str) -> None:
-        self._json(404, {"error": {"message": "Unknown path components: " + html.escape(path[:100]),
-                                   "type": "OAuthException", "code": 2500, "fbtrace_id": _trace_id()}})
+        self._json(
+            404,
+            {
+                "error": {
+                    "message": "Unknown path components: " + html.escape(path[:100]),
+                    "type": "OAuthException",
+                    "code": 2500,
+                    "fbtrace_id": _trace_id(),
+                }
+            },
+        )
 
     def _json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload), "application/json; charset=UTF-8", headers)
@@ -505,19 +612,31 @@ class _Handler(BaseHTTPRequestHandler):
 def _test_events_page(events: list[dict], query: str) -> str:
     """Like Meta's Test Events tab: newest first, what arrived and which match keys it carried."""
     filters = {k: v[-1] for k, v in parse_qs(query).items()}
-    shown = [e for e in events
-             if (not filters.get("pixel") or e["pixel_id"] == filters["pixel"])
-             and (not filters.get("test_event_code") or e["test_event_code"] == filters["test_event_code"])]
+    shown = [
+        e
+        for e in events
+        if (not filters.get("pixel") or e["pixel_id"] == filters["pixel"])
+        and (not filters.get("test_event_code") or e["test_event_code"] == filters["test_event_code"])
+    ]
     rows = []
     for item in reversed(shown[-500:]):
         event = item["event"]
         user_data = event.get("user_data") or {}
         keys = " ".join(k for k in MATCH_KEYS if user_data.get(k))
-        cells = (time.strftime("%H:%M:%S", time.localtime(item["received_at"])), item["pixel_id"],
-                 event.get("event_name"), event.get("event_id"), event.get("action_source"), keys,
-                 item["test_event_code"] or "")
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c if c is not None else ''))}</td>"
-                                     for c in cells) + "</tr>")
+        cells = (
+            time.strftime("%H:%M:%S", time.localtime(item["received_at"])),
+            item["pixel_id"],
+            event.get("event_name"),
+            event.get("event_id"),
+            event.get("action_source"),
+            keys,
+            item["test_event_code"] or "",
+        )
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{html.escape(str(c if c is not None else ''))}</td>" for c in cells)
+            + "</tr>"
+        )
     body = "\n".join(rows) or '<tr><td colspan="7">No events yet. Send one to the relay.</td></tr>'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="3">
@@ -548,8 +667,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--app-secret", default=None, help="require appsecret_proof for this app secret")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    sandbox = GraphSandbox(args.host, args.port, token=args.token, pixels=args.pixel,
-                           app_secret=args.app_secret, verbose=args.verbose)
+    sandbox = GraphSandbox(
+        args.host,
+        args.port,
+        token=args.token,
+        pixels=args.pixel,
+        app_secret=args.app_secret,
+        verbose=args.verbose,
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     sandbox.start()

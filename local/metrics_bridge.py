@@ -31,8 +31,15 @@ def metric_data(emf: dict) -> list[tuple[str, list[dict]]]:
                 values = value if isinstance(value, list) else [value]
                 values = [float(v) for v in values if isinstance(v, int | float)]
                 if values:
-                    data.append({"MetricName": metric["Name"], "Dimensions": dimensions, "Timestamp": stamp,
-                                 "Unit": metric.get("Unit", "None"), "Values": values})
+                    data.append(
+                        {
+                            "MetricName": metric["Name"],
+                            "Dimensions": dimensions,
+                            "Timestamp": stamp,
+                            "Unit": metric.get("Unit", "None"),
+                            "Values": values,
+                        }
+                    )
         if data:
             out.append((group.get("Namespace", ""), data))
     return out
@@ -73,6 +80,6 @@ class MetricsBridge:
             namespace, data = item
             try:
                 for start in range(0, len(data), 20):  # PutMetricData takes at most 20 data a call
-                    self._cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start:start + 20])
+                    self._cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + 20])
             except Exception as error:  # a lost local metric must not take the relay down
                 sys.__stderr__.write(f"metrics bridge: PutMetricData failed: {type(error).__name__}\n")

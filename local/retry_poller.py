@@ -73,9 +73,18 @@ def failed_ids(result: Any, message_ids: set[str]) -> set[str]:
 class RetryPoller:
     """A stoppable thread: receive → handler → delete the successes, until `stop()`."""
 
-    def __init__(self, handler: Handler, sqs: Any, queue_url: str, queue_arn: str, *,
-                 region: str = "us-east-1", batch_size: int = 10, wait_s: int = 1,
-                 lock: threading.Lock | None = None) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        sqs: Any,
+        queue_url: str,
+        queue_arn: str,
+        *,
+        region: str = "us-east-1",
+        batch_size: int = 10,
+        wait_s: int = 1,
+        lock: threading.Lock | None = None,
+    ) -> None:
         self.handler = handler
         self.sqs = sqs
         self.queue_url = queue_url
@@ -109,8 +118,11 @@ class RetryPoller:
     def poll_once(self) -> int:
         """One receive and one handler call; returns how many messages it handled."""
         messages = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=self.wait_s,
-            AttributeNames=["All"], MessageAttributeNames=["All"],
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=self.wait_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
         ).get("Messages", [])
         if not messages or self._stop.is_set():
             return 0  # a batch received while stopping just becomes visible again later

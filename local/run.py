@@ -81,12 +81,14 @@ class LocalStack:
         api_url = f"http://{HOST}:{api_port}"
         # The handlers read their settings once, at first use: set everything before loading them.
         os.environ.update(aws.handler_env(endpoint, names))
-        os.environ.update({
-            "META_GRAPH_URL": graph_url,
-            "META_API_VERSION": setting("META_API_VERSION"),
-            "META_PIXEL_ID": ",".join(pixels),
-            "RETRY_BASE_DELAY_S": setting("RETRY_BASE_DELAY_S"),
-        })
+        os.environ.update(
+            {
+                "META_GRAPH_URL": graph_url,
+                "META_API_VERSION": setting("META_API_VERSION"),
+                "META_PIXEL_ID": ",".join(pixels),
+                "RETRY_BASE_DELAY_S": setting("RETRY_BASE_DELAY_S"),
+            }
+        )
         os.environ.setdefault("ALLOWED_ORIGINS", f"{api_url},http://localhost:{api_port}")
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "capi-relay")
         os.environ.setdefault("METRICS_NAMESPACE", "CapiRelay")
@@ -105,14 +107,24 @@ class LocalStack:
         origins = [o for o in os.environ["ALLOWED_ORIGINS"].split(",") if o.strip()]
         self.api = ApiServer(load_handler("ingest"), HOST, api_port, allowed_origins=origins, lock=lock)
         self.api.start()
-        self.poller = RetryPoller(load_handler("retry"), aws.client("sqs", endpoint),
-                                  names["retry_queue_url"], names["retry_queue_arn"], region=aws.REGION,
-                                  lock=lock)
+        self.poller = RetryPoller(
+            load_handler("retry"),
+            aws.client("sqs", endpoint),
+            names["retry_queue_url"],
+            names["retry_queue_arn"],
+            region=aws.REGION,
+            lock=lock,
+        )
         self.poller.start()
         self.info = {
-            "api": api_url, "events_url": f"{api_url}/events", "example_page": f"{api_url}/web/example.html",
-            "graph_url": graph_url, "sandbox": self.sandbox.url if self.sandbox else None,
-            "aws_endpoint": endpoint, "aws_pid": self.moto.pid, "region": aws.REGION,
+            "api": api_url,
+            "events_url": f"{api_url}/events",
+            "example_page": f"{api_url}/web/example.html",
+            "graph_url": graph_url,
+            "sandbox": self.sandbox.url if self.sandbox else None,
+            "aws_endpoint": endpoint,
+            "aws_pid": self.moto.pid,
+            "region": aws.REGION,
             "pixel_id": pixels[0] if pixels else None,
             **names,
         }
@@ -155,24 +167,30 @@ def _check_free(name: str, number: int) -> None:
         try:
             sock.bind((HOST, number))
         except OSError:
-            raise SystemExit(f"port {number} on {HOST} is taken: set {name} to another port (0 = any)") \
-                from None
+            raise SystemExit(
+                f"port {number} on {HOST} is taken: set {name} to another port (0 = any)"
+            ) from None
 
 
 def banner(info: dict[str, Any]) -> str:
     endpoint, queue, dlq = info["aws_endpoint"], info["retry_queue_url"], info["dlq_url"]
-    aws_cli = f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --endpoint-url {endpoint} " \
-              f"--region {info['region']}"
-    sandbox = (f"  Test Events page  {info['sandbox']}/   (JSON: {info['sandbox']}/_sandbox/events)\n"
-               if info["sandbox"] else f"  Graph API         {info['graph_url']}  (META_GRAPH_URL)\n")
+    aws_cli = (
+        f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --endpoint-url {endpoint} "
+        f"--region {info['region']}"
+    )
+    sandbox = (
+        f"  Test Events page  {info['sandbox']}/   (JSON: {info['sandbox']}/_sandbox/events)\n"
+        if info["sandbox"]
+        else f"  Graph API         {info['graph_url']}  (META_GRAPH_URL)\n"
+    )
     return f"""
 capi-relay local mode — Ctrl-C stops everything
-  POST events       {info['events_url']}
-  Example page      {info['example_page']}
-{sandbox}  AWS API (moto)    {endpoint}   retry queue, DLQ, secret {info['secret_id']}, metrics
+  POST events       {info["events_url"]}
+  Example page      {info["example_page"]}
+{sandbox}  AWS API (moto)    {endpoint}   retry queue, DLQ, secret {info["secret_id"]}, metrics
 
 Send an event:
-  curl -s {info['events_url']} -H 'content-type: application/json' \\
+  curl -s {info["events_url"]} -H 'content-type: application/json' \\
     -d '{{"event_name":"Purchase","event_source_url":"https://shop.example/thanks","user_data":{{"em":"jo@example.com"}},"custom_data":{{"value":9.99,"currency":"EUR"}}}}'
 
 Look inside (credentials: testing/testing):
@@ -180,7 +198,7 @@ Look inside (credentials: testing/testing):
   {aws_cli} sqs receive-message --queue-url {dlq} --max-number-of-messages 10
   {aws_cli} cloudwatch list-metrics --namespace CapiRelay
   .venv/bin/python -c "from local.aws import client; print(client('sqs', '{endpoint}').receive_message(QueueUrl='{dlq}', MaxNumberOfMessages=10).get('Messages', []))"
-Faults (sandbox):  curl -s {info['sandbox'] or '<sandbox>'}/_sandbox/faults -d '{{"kind":"5xx","rate":0.3}}'
+Faults (sandbox):  curl -s {info["sandbox"] or "<sandbox>"}/_sandbox/faults -d '{{"kind":"5xx","rate":0.3}}'
 """  # noqa: E501 - copy-paste lines
 
 

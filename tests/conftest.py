@@ -58,10 +58,17 @@ class LocalAws:
         url = self.names[f"{queue}_queue_url" if queue == "retry" else "dlq_url"]
         found: dict[str, dict] = {}
         for _ in range(20):  # bounded: SQS hands out at most 10 per call
-            got = self.client("sqs").receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=visibility_timeout,
-                AttributeNames=["All"], WaitTimeSeconds=0,
-            ).get("Messages", [])
+            got = (
+                self.client("sqs")
+                .receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=visibility_timeout,
+                    AttributeNames=["All"],
+                    WaitTimeSeconds=0,
+                )
+                .get("Messages", [])
+            )
             new = [m for m in got if m["MessageId"] not in found]
             if not new:
                 break
@@ -145,9 +152,13 @@ def relay_env(moto_server: LocalAws, graph_sandbox_server: GraphSandbox) -> dict
 @pytest.fixture(scope="session")
 def local_stack_server() -> Iterator[LocalStackProcess]:
     """`python -m local.run` as a user starts it (own free ports), once per run; prefer `local_stack`."""
-    with LocalStackProcess.running(META_ACCESS_TOKEN=META_TOKEN, META_PIXEL_ID=PIXEL_ID,
-                                   META_API_VERSION=API_VERSION, RETRY_BASE_DELAY_S="0.2",
-                                   MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false") as stack:
+    with LocalStackProcess.running(
+        META_ACCESS_TOKEN=META_TOKEN,
+        META_PIXEL_ID=PIXEL_ID,
+        META_API_VERSION=API_VERSION,
+        RETRY_BASE_DELAY_S="0.2",
+        MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false",
+    ) as stack:
         yield stack
 
 

@@ -27,8 +27,14 @@ from tests.e2e import local_stack
 WEB = Path(__file__).resolve().parents[2] / "web"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 # Collects what the page throws into itself: a snippet that breaks its host page fails the test.
 ERROR_TRAP = """<script>
@@ -37,8 +43,10 @@ ERROR_TRAP = """<script>
   window.addEventListener("unhandledrejection", function (e) { window.pageErrors.push(String(e.reason)); });
 </script>"""
 # The Pixel's fbq, recording its calls (the real one would load from connect.facebook.net).
-FBQ_STUB = ("<script>window.fbqCalls = [];"
-            " window.fbq = function () { fbqCalls.push([].slice.call(arguments)); };</script>")
+FBQ_STUB = (
+    "<script>window.fbqCalls = [];"
+    " window.fbq = function () { fbqCalls.push([].slice.call(arguments)); };</script>"
+)
 
 
 def init(endpoint: str, **options: Any) -> str:
@@ -64,8 +72,10 @@ def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium (never a downloaded one); missing → skip locally, fail loudly in CI."""
     path = shutil.which(CHROMIUM) or (CHROMIUM if os.path.exists(CHROMIUM) else None)
     if path is None:
-        message = (f"browser tests need Chromium at {CHROMIUM}: run `sudo make browser-deps` "
-                   "(apt-get install chromium) or set CHROMIUM=/path/to/chromium")
+        message = (
+            f"browser tests need Chromium at {CHROMIUM}: run `sudo make browser-deps` "
+            "(apt-get install chromium) or set CHROMIUM=/path/to/chromium"
+        )
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
@@ -143,8 +153,9 @@ class _Server:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.httpd.owner = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
 
     @property
     def origin(self) -> str:
@@ -193,9 +204,11 @@ class Site(_Server):
 
     def page(self, path: str, body: str, *, head: str = "") -> str:
         """Register an HTML page that loads the snippet (after the error trap); returns its URL."""
-        self.pages[path] = (f"<!doctype html><html><head><meta charset='utf-8'>{ERROR_TRAP}"
-                            f"<script src='/web/capi-relay.js'></script>{head}</head>"
-                            f"<body>{body}</body></html>")
+        self.pages[path] = (
+            f"<!doctype html><html><head><meta charset='utf-8'>{ERROR_TRAP}"
+            f"<script src='/web/capi-relay.js'></script>{head}</head>"
+            f"<body>{body}</body></html>"
+        )
         return self.origin + path
 
 

@@ -60,8 +60,12 @@ class LocalStackProcess:
 
     def __init__(self, **env: str) -> None:
         self.ports = {name: aws.free_port() for name in ("PORT", "AWS_SERVER_PORT", "SANDBOX_PORT")}
-        self.env = {**{k: v for k, v in os.environ.items() if k != "META_GRAPH_URL"},
-                    **{k: str(v) for k, v in self.ports.items()}, "PYTHONUNBUFFERED": "1", **env}
+        self.env = {
+            **{k: v for k, v in os.environ.items() if k != "META_GRAPH_URL"},
+            **{k: str(v) for k, v in self.ports.items()},
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
         self.env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "layers"), str(ROOT)])
         self._log = tempfile.NamedTemporaryFile(prefix="capi-relay-e2e-", suffix=".log", delete=False)  # noqa: SIM115
         self.log_path = Path(self._log.name)
@@ -83,11 +87,17 @@ class LocalStackProcess:
             stack.remove_log()
 
     def start(self, timeout: float = 60.0) -> LocalStackProcess:
-        self.proc = subprocess.Popen([sys.executable, "-m", "local.run"], cwd=ROOT, env=self.env,
-                                     stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "local.run"],
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             line = wait_for(self._ready_line, timeout=timeout, what="READY from local.run")
-            self.info = json.loads(line[len("READY "):])
+            self.info = json.loads(line[len("READY ") :])
             wait_for(lambda: self._health(), timeout=10, what="/health")
         except BaseException:
             self.stop()
@@ -148,8 +158,9 @@ class LocalStackProcess:
             self._sessions[name] = requests.Session()
         return self._sessions[name]
 
-    def post_events(self, payload: Any = None, *, data: bytes | None = None,
-                    **kwargs: Any) -> requests.Response:
+    def post_events(
+        self, payload: Any = None, *, data: bytes | None = None, **kwargs: Any
+    ) -> requests.Response:
         kwargs.setdefault("timeout", 30)
         if data is not None:
             return self.session().post(self.info["events_url"], data=data, **kwargs)
@@ -169,8 +180,11 @@ class LocalStackProcess:
 
     def queue_counts(self, queue: str) -> int:
         url = self.info["retry_queue_url" if queue == "retry" else "dlq_url"]
-        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                 "ApproximateNumberOfMessagesDelayed"]
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
         attributes = self.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
         return sum(int(v) for v in attributes.values())
 
@@ -178,8 +192,9 @@ class LocalStackProcess:
         """Every DLQ message, read without deleting (nothing consumes the DLQ)."""
         sqs, found = self.client("sqs"), {}
         for _ in range(20):
-            got = sqs.receive_message(QueueUrl=self.info["dlq_url"], MaxNumberOfMessages=10,
-                                      VisibilityTimeout=0, WaitTimeSeconds=0).get("Messages", [])
+            got = sqs.receive_message(
+                QueueUrl=self.info["dlq_url"], MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
+            ).get("Messages", [])
             new = [m for m in got if m["MessageId"] not in found]
             if not new:
                 break

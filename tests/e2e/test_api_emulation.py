@@ -27,9 +27,11 @@ class Recorder:
         self.events.append(event)
         if self.crash:
             raise RuntimeError("secret-internal-detail")
-        return {"statusCode": 200, "headers": {"content-type": "application/json",
-                                               "access-control-allow-origin": "*"},
-                "body": json.dumps({"ok": True})}
+        return {
+            "statusCode": 200,
+            "headers": {"content-type": "application/json", "access-control-allow-origin": "*"},
+            "body": json.dumps({"ok": True}),
+        }
 
 
 @pytest.fixture
@@ -45,20 +47,33 @@ def api() -> Iterator[tuple[ApiServer, Recorder]]:
 def test_request_becomes_an_http_api_v2_event(api):
     server, recorder = api
     # Given a browser-like request with cookies, a claimed X-Forwarded-For and a repeated query key
-    headers = {"Cookie": "_fbp=fb.1.1700000000000.1; _fbc=fb.1.1700000000000.abc",
-               "X-Forwarded-For": "203.0.113.9", "User-Agent": "UA/1", "Origin": ORIGIN}
+    headers = {
+        "Cookie": "_fbp=fb.1.1700000000000.1; _fbc=fb.1.1700000000000.abc",
+        "X-Forwarded-For": "203.0.113.9",
+        "User-Agent": "UA/1",
+        "Origin": ORIGIN,
+    }
     # When it is posted
     requests.post(server.url + "/events?a=1&a=2", json={"x": 1}, headers=headers, timeout=5)
     # Then the handler sees API Gateway's v2.0 shape
     [event] = recorder.events
     assert (event["version"], event["routeKey"], event["rawPath"], event["rawQueryString"]) == (
-        "2.0", "POST /events", "/events", "a=1&a=2")
+        "2.0",
+        "POST /events",
+        "/events",
+        "a=1&a=2",
+    )
     assert event["cookies"] == ["_fbp=fb.1.1700000000000.1", "_fbc=fb.1.1700000000000.abc"]
     assert "cookie" not in event["headers"]
     assert event["headers"]["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
     assert event["queryStringParameters"] == {"a": "1,2"}
-    assert event["requestContext"]["http"] == {"method": "POST", "path": "/events", "protocol": "HTTP/1.1",
-                                               "sourceIp": "127.0.0.1", "userAgent": "UA/1"}
+    assert event["requestContext"]["http"] == {
+        "method": "POST",
+        "path": "/events",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "UA/1",
+    }
     assert json.loads(event["body"]) == {"x": 1}
     assert event["isBase64Encoded"] is False
 
@@ -67,8 +82,12 @@ def test_binary_body_arrives_base64_encoded(api):
     server, recorder = api
     # Given a body that is not text
     # When it is posted as octet-stream
-    requests.post(server.url + "/events", data=b"\xff\x00\xfe", timeout=5,
-                  headers={"Content-Type": "application/octet-stream"})
+    requests.post(
+        server.url + "/events",
+        data=b"\xff\x00\xfe",
+        timeout=5,
+        headers={"Content-Type": "application/octet-stream"},
+    )
     # Then API Gateway's base64 flag is set
     assert recorder.events[0]["isBase64Encoded"] is True
     assert recorder.events[0]["body"] == "/wD+"
@@ -79,8 +98,9 @@ def test_cors_header_only_for_allowed_origins_and_the_handlers_own_is_replaced(a
     # Given one allowed and one other origin
     # When both post
     allowed = requests.post(server.url + "/events", json={}, headers={"Origin": ORIGIN}, timeout=5)
-    other = requests.post(server.url + "/events", json={}, headers={"Origin": "https://evil.example"},
-                          timeout=5)
+    other = requests.post(
+        server.url + "/events", json={}, headers={"Origin": "https://evil.example"}, timeout=5
+    )
     # Then the allowed origin is echoed; the other gets none, not even the handler's "*"
     assert allowed.headers["access-control-allow-origin"] == ORIGIN
     assert "access-control-allow-origin" not in other.headers
@@ -99,8 +119,12 @@ def test_handler_crash_is_a_bare_500_without_details(api):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/events"), ("POST", "/other"), ("GET", "/web/../local/run.py"),
-     ("GET", "/web/%2e%2e/local/run.py")],
+    [
+        ("GET", "/events"),
+        ("POST", "/other"),
+        ("GET", "/web/../local/run.py"),
+        ("GET", "/web/%2e%2e/local/run.py"),
+    ],
 )
 def test_other_routes_and_paths_outside_web_are_404(api, method, path):
     server, recorder = api

@@ -49,9 +49,14 @@ def stranger() -> Iterator[Site]:
 @pytest.fixture(scope="module")
 def stack_server(shop: Site) -> Iterator[LocalStackProcess]:
     """`make run` as a user starts it, allowing the shop's origin only."""
-    with LocalStackProcess.running(META_ACCESS_TOKEN=TOKEN, META_PIXEL_ID=PIXEL_ID, META_API_VERSION="v24.0",
-                                   ALLOWED_ORIGINS=shop.origin, RETRY_BASE_DELAY_S="0.2",
-                                   MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false") as stack:
+    with LocalStackProcess.running(
+        META_ACCESS_TOKEN=TOKEN,
+        META_PIXEL_ID=PIXEL_ID,
+        META_API_VERSION="v24.0",
+        ALLOWED_ORIGINS=shop.origin,
+        RETRY_BASE_DELAY_S="0.2",
+        MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false",
+    ) as stack:
         yield stack
 
 
@@ -69,15 +74,26 @@ def code(request: pytest.FixtureRequest) -> str:
 
 def arrived(stack: LocalStackProcess, code: str, count: int = 1) -> list[dict]:
     """Wait until `count` events with this code reached the sandbox; return their bodies."""
-    found = wait_for(lambda: len(stack.graph_events(code)) >= count and stack.graph_events(code),
-                     what=f"{count} event(s) {code} at the Graph sandbox")
+    found = wait_for(
+        lambda: len(stack.graph_events(code)) >= count and stack.graph_events(code),
+        what=f"{count} event(s) {code} at the Graph sandbox",
+    )
     return [item["event"] for item in found]
 
 
-def shop_page(shop: Site, stack: LocalStackProcess, code: str, path: str, body: str = "", *,
-              head: str = "", **options: Any) -> str:
-    return shop.page(path, body, head=FBQ_STUB + head + init(stack.info["events_url"], testEventCode=code,
-                                                             **options))
+def shop_page(
+    shop: Site,
+    stack: LocalStackProcess,
+    code: str,
+    path: str,
+    body: str = "",
+    *,
+    head: str = "",
+    **options: Any,
+) -> str:
+    return shop.page(
+        path, body, head=FBQ_STUB + head + init(stack.info["events_url"], testEventCode=code, **options)
+    )
 
 
 def test_pixel_and_meta_get_the_same_event_id_and_meta_only_the_hash(shop, stack, code, page):
@@ -86,11 +102,16 @@ def test_pixel_and_meta_get_the_same_event_id_and_meta_only_the_hash(shop, stack
     page.goto(url)
     # When the visitor buys, leaving an email
     event_id = page.evaluate(
-        "capiRelay.track('Purchase', {value: 89.9, currency: 'EUR'}, {em: ' Shopper@Example.com '})")
+        "capiRelay.track('Purchase', {value: 89.9, currency: 'EUR'}, {em: ' Shopper@Example.com '})"
+    )
     # Then Meta gets the event under the id the Pixel got, enriched, with the email hashed
     [event] = arrived(stack, code)
-    assert page.evaluate("fbqCalls")[0] == ["track", "Purchase", {"value": 89.9, "currency": "EUR"},
-                                            {"eventID": event_id}]
+    assert page.evaluate("fbqCalls")[0] == [
+        "track",
+        "Purchase",
+        {"value": 89.9, "currency": "EUR"},
+        {"eventID": event_id},
+    ]
     assert event["event_id"] == event_id
     assert event["event_source_url"] == url
     assert event["custom_data"] == {"value": 89.9, "currency": "EUR"}
@@ -105,15 +126,24 @@ def test_pixel_and_meta_get_the_same_event_id_and_meta_only_the_hash(shop, stack
 @pytest.mark.parametrize(
     ("cookies", "query", "want_fbp", "want_fbc"),
     [
-        ({"_fbp": "fb.1.1700000000000.1111111111", "_fbc": "fb.1.1700000000001.IwAR0cookie"}, "",
-         "fb.1.1700000000000.1111111111", "fb.1.1700000000001.IwAR0cookie"),
-        ({"_fbp": "fb.1.1700000000000.2222222222"}, "?fbclid=IwAR0fromAd",
-         "fb.1.1700000000000.2222222222", r"fb\.1\.\d{13}\.IwAR0fromAd"),
+        (
+            {"_fbp": "fb.1.1700000000000.1111111111", "_fbc": "fb.1.1700000000001.IwAR0cookie"},
+            "",
+            "fb.1.1700000000000.1111111111",
+            "fb.1.1700000000001.IwAR0cookie",
+        ),
+        (
+            {"_fbp": "fb.1.1700000000000.2222222222"},
+            "?fbclid=IwAR0fromAd",
+            "fb.1.1700000000000.2222222222",
+            r"fb\.1\.\d{13}\.IwAR0fromAd",
+        ),
     ],
     ids=["pixel-cookies", "fbclid-in-url"],
 )
-def test_pixel_cookies_and_fbclid_reach_meta_as_fbp_and_fbc(shop, stack, code, page, cookies, query,
-                                                             want_fbp, want_fbc):
+def test_pixel_cookies_and_fbclid_reach_meta_as_fbp_and_fbc(
+    shop, stack, code, page, cookies, query, want_fbp, want_fbc
+):
     # Given a visitor with the Pixel's cookies, or one who just arrived from an ad
     page.context.add_cookies([{"name": k, "value": v, "url": shop.origin} for k, v in cookies.items()])
     page.goto(shop_page(shop, stack, code, "/landing.html") + query)
@@ -129,13 +159,16 @@ def test_json_post_from_an_allowed_origin_passes_the_cors_preflight(shop, stack,
     # Given shop code that posts to the relay itself, as application/json (which needs a CORS preflight)
     page.goto(shop.page("/custom-code.html", ""))
     # When it posts an event
-    answer = page.evaluate("""async ([url, code]) => {
+    answer = page.evaluate(
+        """async ([url, code]) => {
         const res = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json'},
             body: JSON.stringify({test_event_code: code, data: [{event_name: 'Lead', event_id: 'json-1',
               event_time: Math.floor(Date.now() / 1000), event_source_url: location.href,
               action_source: 'website', user_data: {client_user_agent: navigator.userAgent}}]})});
         return {status: res.status, body: await res.json()};
-    }""", [stack.info["events_url"], code])
+    }""",
+        [stack.info["events_url"], code],
+    )
     # Then the preflight let it through, the browser may read the answer, and Meta has the event
     assert answer["status"] == 200
     assert answer["body"]["event_ids"] == ["json-1"]
@@ -145,17 +178,23 @@ def test_json_post_from_an_allowed_origin_passes_the_cors_preflight(shop, stack,
 
 def test_another_origin_is_refused_and_its_events_never_reach_meta(shop, stranger, stack, code, page):
     # Given a site that is not on the allow-list, running the snippet (debug on) and its own JSON post
-    page.goto(stranger.page("/copycat.html", "", head=init(stack.info["events_url"], testEventCode=code,
-                                                           debug=True)))
+    page.goto(
+        stranger.page(
+            "/copycat.html", "", head=init(stack.info["events_url"], testEventCode=code, debug=True)
+        )
+    )
     # When it tracks an event (text/plain: no preflight, so the relay itself must refuse) ...
     outcome = ("giving up", "answered", "refused")  # the snippet's debug lines for how a send ended
     with page.expect_console_message(lambda m: any(o in m.text for o in outcome), timeout=15_000) as line:
         page.evaluate("capiRelay.track('Purchase', {value: 5, currency: 'EUR'}, {}, {eventId: 'foreign-1'})")
     # ... and posts JSON (refused at the preflight: the POST is never sent)
-    error = page.evaluate("""async ([url, code]) => {
+    error = page.evaluate(
+        """async ([url, code]) => {
         try { await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json'},
                                 body: JSON.stringify({test_event_code: code, event_name: 'Lead'})});
-              return null; } catch (e) { return String(e); } }""", [stack.info["events_url"], code])
+              return null; } catch (e) { return String(e); } }""",
+        [stack.info["events_url"], code],
+    )
     # Then the browser got no answer it may read, and once an allowed page's event arrives, it is alone
     assert "giving up" in line.value.text  # sent, refused without CORS headers, retried once, dropped
     assert error is not None and "Failed to fetch" in error
@@ -168,10 +207,14 @@ def test_another_origin_is_refused_and_its_events_never_reach_meta(shop, strange
 
 def test_events_tracked_while_leaving_the_page_reach_meta(shop, stack, code, page):
     # Given a checkout button that tracks and leaves at once, and a page that tracks when it is hidden
-    on_hide = ("<script>addEventListener('pagehide', function () {"
-               " capiRelay.track('PageLeave', {}, {}, {eventId: 'leave-1'}); });</script>")
-    button = ("<button onclick=\"capiRelay.track('InitiateCheckout', {}, {}, {eventId: 'checkout-1'});"
-              " location.href = '/next.html'\">pay</button>")
+    on_hide = (
+        "<script>addEventListener('pagehide', function () {"
+        " capiRelay.track('PageLeave', {}, {}, {eventId: 'leave-1'}); });</script>"
+    )
+    button = (
+        "<button onclick=\"capiRelay.track('InitiateCheckout', {}, {}, {eventId: 'checkout-1'});"
+        " location.href = '/next.html'\">pay</button>"
+    )
     page.goto(shop_page(shop, stack, code, "/cart.html", button, head=on_hide))
     # When the button is clicked and the next page has loaded
     page.click("button")
@@ -186,8 +229,10 @@ def test_consent_denied_sends_nothing_until_granted(shop, stack, code, page):
     page.goto(shop_page(shop, stack, code, "/eu.html", consent="denied"))
     # When an event is tracked
     event_id, requests = requests_made_during(
-        page, "capiRelay.track('AddToCart', {value: 10, currency: 'EUR'}, {em: 'later@example.com'})",
-        marker=stack.info["api"] + "/health")
+        page,
+        "capiRelay.track('AddToCart', {value: 10, currency: 'EUR'}, {em: 'later@example.com'})",
+        marker=stack.info["api"] + "/health",
+    )
     # Then the page made no request to the relay, and Meta has nothing
     assert requests == [stack.info["api"] + "/health"]
     assert stack.graph_events(code) == []

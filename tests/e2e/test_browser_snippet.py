@@ -61,11 +61,13 @@ def test_purchase_goes_to_pixel_and_relay_with_one_event_id(site, recorder, page
     page.goto(url)
     # When a Purchase is tracked with value, currency and an email
     event_id = page.evaluate(
-        "capiRelay.track('Purchase', {value: 42.5, currency: 'EUR'}, {em: 'shopper@example.com'})")
+        "capiRelay.track('Purchase', {value: 42.5, currency: 'EUR'}, {em: 'shopper@example.com'})"
+    )
     # Then the Pixel got it with eventID, and the relay the same event in Meta's shape, without a preflight
     assert UUID4.match(event_id)
-    assert page.evaluate("fbqCalls") == [["track", "Purchase", {"value": 42.5, "currency": "EUR"},
-                                          {"eventID": event_id}]]
+    assert page.evaluate("fbqCalls") == [
+        ["track", "Purchase", {"value": 42.5, "currency": "EUR"}, {"eventID": event_id}]
+    ]
     [event] = wait_for(recorder.events, what="the event at the endpoint")
     assert event["event_id"] == event_id
     assert event["event_name"] == "Purchase"
@@ -90,11 +92,13 @@ def test_custom_event_name_uses_track_custom_and_a_given_event_id(site, recorder
     page.goto(site.page("/custom.html", "", head=FBQ_STUB + init(recorder.endpoint, testEventCode="TEST42")))
     # When a non-standard event is tracked with an id the shop's backend also uses
     event_id = page.evaluate(
-        "capiRelay.track('NewsletterSignup', {source: 'footer'}, {}, {eventId: 'order-77'})")
+        "capiRelay.track('NewsletterSignup', {source: 'footer'}, {}, {eventId: 'order-77'})"
+    )
     # Then fbq gets trackCustom, and the relay gets the same id and the test event code
     assert event_id == "order-77"
-    assert page.evaluate("fbqCalls") == [["trackCustom", "NewsletterSignup", {"source": "footer"},
-                                          {"eventID": "order-77"}]]
+    assert page.evaluate("fbqCalls") == [
+        ["trackCustom", "NewsletterSignup", {"source": "footer"}, {"eventID": "order-77"}]
+    ]
     [post] = wait_for(recorder.posts, what="the request")
     assert post.json["test_event_code"] == "TEST42"
     assert post.json["data"][0]["event_id"] == "order-77"
@@ -117,8 +121,12 @@ def test_pixel_cookies_and_fbclid_become_fbp_and_fbc(site, recorder, page):
 
 def test_existing_fbc_cookie_is_kept_on_a_page_without_fbclid(site, recorder, page):
     # Given the _fbc cookie the Pixel set on the landing page, now on the checkout page
-    page.context.add_cookies([{"name": "_fbc", "value": "fb.1.1700000000000.IwAR0abc", "url": site.origin},
-                              {"name": "_fbp", "value": "fb.1.1700000000000.42", "url": site.origin}])
+    page.context.add_cookies(
+        [
+            {"name": "_fbc", "value": "fb.1.1700000000000.IwAR0abc", "url": site.origin},
+            {"name": "_fbp", "value": "fb.1.1700000000000.42", "url": site.origin},
+        ]
+    )
     page.goto(site.page("/checkout.html", "", head=init(recorder.endpoint)))
     # When the purchase is tracked
     page.evaluate("capiRelay.track('Purchase', {value: 1, currency: 'USD'})")
@@ -149,7 +157,8 @@ def test_events_tracked_in_one_task_share_one_request(site, recorder, page):
     page.goto(site.page("/batch.html", "", head=init(recorder.endpoint)))
     # When three events are tracked in the same task
     ids = page.evaluate(
-        "[capiRelay.track('PageView'), capiRelay.track('ViewContent'), capiRelay.track('Lead')]")
+        "[capiRelay.track('PageView'), capiRelay.track('ViewContent'), capiRelay.track('Lead')]"
+    )
     # Then they go out together, in order, with distinct ids
     [post] = wait_for(recorder.posts, what="the batch")
     assert [e["event_id"] for e in post.json["data"]] == ids
@@ -161,8 +170,10 @@ def test_consent_denied_holds_events_and_granted_sends_them(site, recorder, page
     page.goto(site.page("/consent.html", "", head=FBQ_STUB + init(recorder.endpoint, consent="denied")))
     # When an event is tracked while consent is denied
     event_id, requests = requests_made_during(
-        page, "capiRelay.track('AddToCart', {value: 3, currency: 'EUR'}, {em: 'held@example.com'})",
-        marker=recorder.origin + "/marker")
+        page,
+        "capiRelay.track('AddToCart', {value: 3, currency: 'EUR'}, {em: 'held@example.com'})",
+        marker=recorder.origin + "/marker",
+    )
     # Then neither the relay nor the Pixel got anything, and no cookie was written
     assert requests == [recorder.origin + "/marker"]
     assert recorder.posts() == []
@@ -196,8 +207,11 @@ def test_consent_mode_object_goes_to_the_relay_and_ad_storage_denied_keeps_cooki
     page.evaluate("capiRelay.track('Lead', {}, {em: 'mode@example.com'})")
     # Then the relay gets the banner's state to apply, no _fbp/_fbc is read or written, the email still goes
     [post] = wait_for(recorder.posts, what="the request")
-    assert post.json["consent"] == {"ad_storage": "denied", "ad_user_data": "granted",
-                                    "ad_personalization": "denied"}
+    assert post.json["consent"] == {
+        "ad_storage": "denied",
+        "ad_user_data": "granted",
+        "ad_personalization": "denied",
+    }
     event = post.json["data"][0]
     assert "fbp" not in event["user_data"] and "fbc" not in event["user_data"]
     assert event["user_data"]["em"] == "mode@example.com"
@@ -230,8 +244,10 @@ def test_body_over_keepalive_limit_is_sent_without_keepalive(site, recorder, pag
     # Given an event whose body is bigger than the 64 KiB keepalive budget
     page.goto(site.page("/big.html", "", head=FETCH_SPY + init(recorder.endpoint)))
     # When it is tracked
-    event_id = page.evaluate("capiRelay.track('ViewContent', {contents: Array.from({length: 900}, "
-                             "(_, i) => ({id: 'SKU-' + i + '-' + 'x'.repeat(60), quantity: 1}))})")
+    event_id = page.evaluate(
+        "capiRelay.track('ViewContent', {contents: Array.from({length: 900}, "
+        "(_, i) => ({id: 'SKU-' + i + '-' + 'x'.repeat(60), quantity: 1}))})"
+    )
     # Then it still arrives, through a plain (not keepalive) fetch
     [event] = wait_for(recorder.events, what="the big event")
     assert event["event_id"] == event_id
@@ -254,11 +270,19 @@ def test_without_fetch_the_event_goes_by_send_beacon(site, recorder, page):
 def test_event_tracked_right_before_navigation_is_delivered(site, recorder, page):
     # Given a checkout button that tracks, then leaves the page at once — and a busy network: Chromium's
     # six connections to the endpoint's origin are taken, so the event cannot go out before the page is gone
-    page.goto(site.page("/leave.html", "<button onclick=\"capiRelay.track('InitiateCheckout'); "
-                        "location.href = '/next.html'\">pay</button>", head=init(recorder.endpoint)))
+    page.goto(
+        site.page(
+            "/leave.html",
+            "<button onclick=\"capiRelay.track('InitiateCheckout'); "
+            "location.href = '/next.html'\">pay</button>",
+            head=init(recorder.endpoint),
+        )
+    )
     page.evaluate(f"for (let i = 0; i < 6; i++) fetch('{recorder.origin}/hang?' + i).catch(() => 0); 0")
-    wait_for(lambda: len([s for s in recorder.seen if s.path.startswith("/hang")]) == 6,
-             what="six busy connections")
+    wait_for(
+        lambda: len([s for s in recorder.seen if s.path.startswith("/hang")]) == 6,
+        what="six busy connections",
+    )
     # When it is clicked and the next page has loaded
     page.click("button")
     page.wait_for_url("**/next.html")
@@ -269,8 +293,10 @@ def test_event_tracked_right_before_navigation_is_delivered(site, recorder, page
 
 def test_event_tracked_in_pagehide_is_delivered(site, recorder, page):
     # Given a page that tracks an event while it is being hidden (e.g. time-on-page)
-    on_hide = ("<script>addEventListener('pagehide', "
-               "function () { capiRelay.track('PageLeave', {}, {}, {eventId: 'bye-1'}); });</script>")
+    on_hide = (
+        "<script>addEventListener('pagehide', "
+        "function () { capiRelay.track('PageLeave', {}, {}, {eventId: 'bye-1'}); });</script>"
+    )
     page.goto(site.page("/hide.html", "", head=init(recorder.endpoint) + on_hide))
     # When the visitor navigates away
     page.goto(site.origin + "/next.html")
@@ -292,11 +318,14 @@ def test_relay_5xx_is_retried_once_with_the_same_event(site, recorder, page):
 
 def test_snippet_never_throws_into_the_page_when_everything_fails(site, page):
     # Given an endpoint nobody listens on, a Pixel that throws, no crypto.randomUUID and broken cookies
-    head = ("<script>window.fbq = function () { throw new Error('pixel exploded'); };"
-            "Object.defineProperty(crypto, 'randomUUID', {value: undefined});"
-            "Object.defineProperty(document, 'cookie', {get() { throw new Error('no cookies'); },"
-            " set() { throw new Error('no cookies'); }});</script>"
-            + FETCH_SPY + init("http://127.0.0.1:9/events", debug=True))
+    head = (
+        "<script>window.fbq = function () { throw new Error('pixel exploded'); };"
+        "Object.defineProperty(crypto, 'randomUUID', {value: undefined});"
+        "Object.defineProperty(document, 'cookie', {get() { throw new Error('no cookies'); },"
+        " set() { throw new Error('no cookies'); }});</script>"
+        + FETCH_SPY
+        + init("http://127.0.0.1:9/events", debug=True)
+    )
     page.goto(site.page("/broken.html", "", head=head))
     # When the page tracks events, including nonsense, and changes consent
     ids = page.evaluate("""[capiRelay.track('Purchase', {value: 1, currency: 'EUR'}, {em: 'x@example.com'}),

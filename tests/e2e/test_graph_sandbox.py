@@ -32,8 +32,11 @@ def _event(**changes: object) -> dict:
 
 
 def _post(sandbox: GraphSandbox, data: list, token: str = META_TOKEN, **extra: object) -> requests.Response:
-    return requests.post(f"{sandbox.url}/{API_VERSION}/{PIXEL_ID}/events",
-                         json={"data": data, "access_token": token, **extra}, timeout=5)
+    return requests.post(
+        f"{sandbox.url}/{API_VERSION}/{PIXEL_ID}/events",
+        json={"data": data, "access_token": token, **extra},
+        timeout=5,
+    )
 
 
 def test_valid_batch_is_recorded_with_pixel_and_test_code(graph_sandbox: GraphSandbox) -> None:
@@ -71,11 +74,19 @@ def test_form_encoded_body_is_accepted_like_the_sdk_sends(graph_sandbox: GraphSa
         (_event(user_data={"email": _sha("a@example.com"), "client_user_agent": "UA"}), 2804019),
         (_event(user_data={"client_user_agent": "UA"}), 2804010),
     ],
-    ids=["unhashed-em", "too-old", "future", "purchase-no-currency", "bad-action-source",
-         "unknown-user-data-key", "no-customer-info"],
+    ids=[
+        "unhashed-em",
+        "too-old",
+        "future",
+        "purchase-no-currency",
+        "bad-action-source",
+        "unknown-user-data-key",
+        "no-customer-info",
+    ],
 )
-def test_one_invalid_event_rejects_the_whole_batch(graph_sandbox: GraphSandbox, event: dict,
-                                                   subcode: int) -> None:
+def test_one_invalid_event_rejects_the_whole_batch(
+    graph_sandbox: GraphSandbox, event: dict, subcode: int
+) -> None:
     # Given a valid event followed by one Meta would refuse
     # When both are posted together
     response = _post(graph_sandbox, [_event(), event])
@@ -104,8 +115,11 @@ def test_rotated_token_makes_the_old_one_expired_and_unknown_pixel_fails(graph_s
     old = _post(graph_sandbox, [_event()]).json()["error"]
     wrong = _post(graph_sandbox, [_event()], token="nonsense").json()["error"]
     new = _post(graph_sandbox, [_event()], token="new-token")
-    unknown = requests.post(f"{graph_sandbox.url}/{API_VERSION}/999/events",
-                            json={"data": [_event()], "access_token": "new-token"}, timeout=5).json()["error"]
+    unknown = requests.post(
+        f"{graph_sandbox.url}/{API_VERSION}/999/events",
+        json={"data": [_event()], "access_token": "new-token"},
+        timeout=5,
+    ).json()["error"]
     # Then Graph's codes come back: 190/463 expired, 190 invalid, success, 100/33
     assert (old["code"], old.get("error_subcode")) == (190, 463)
     assert (wrong["code"], wrong.get("error_subcode")) == (190, None)
@@ -129,8 +143,9 @@ def test_seeded_5xx_fault_repeats_the_same_sequence(graph_sandbox: GraphSandbox)
 
 def test_count_fault_fails_only_the_first_calls_with_transient_errors(graph_sandbox: GraphSandbox) -> None:
     # Given a rate-limit fault for the first two calls
-    requests.post(f"{graph_sandbox.url}/_sandbox/faults", json={"kind": "rate_limit", "code": 17, "count": 2},
-                  timeout=5)
+    requests.post(
+        f"{graph_sandbox.url}/_sandbox/faults", json={"kind": "rate_limit", "code": 17, "count": 2}, timeout=5
+    )
     # When three calls are made
     responses = [_post(graph_sandbox, [_event()]) for _ in range(3)]
     # Then two are throttled (code 17, transient) and the third goes through
@@ -159,16 +174,18 @@ def test_timeout_fault_holds_the_request_past_the_client_read_timeout(graph_sand
     # When a client with a short read timeout posts
     # Then it times out, and the next call succeeds (clearing faults released the held request)
     with pytest.raises(requests.exceptions.ReadTimeout):
-        requests.post(f"{graph_sandbox.url}/{API_VERSION}/{PIXEL_ID}/events",
-                      json={"data": [_event()], "access_token": META_TOKEN}, timeout=(2, 0.3))
+        requests.post(
+            f"{graph_sandbox.url}/{API_VERSION}/{PIXEL_ID}/events",
+            json={"data": [_event()], "access_token": META_TOKEN},
+            timeout=(2, 0.3),
+        )
     graph_sandbox.clear_faults()
     assert _post(graph_sandbox, [_event()]).status_code == 200
 
 
 def test_test_events_page_lists_events_and_escapes_them(graph_sandbox: GraphSandbox) -> None:
     # Given an event whose name and id carry markup
-    _post(graph_sandbox, [_event(event_name="<script>x</script>", event_id="<b>id</b>",
-                                 custom_data=None)])
+    _post(graph_sandbox, [_event(event_name="<script>x</script>", event_id="<b>id</b>", custom_data=None)])
     # When the Test Events page is fetched
     page = requests.get(graph_sandbox.url + "/", timeout=5)
     # Then the event is listed with its match keys, escaped
@@ -182,7 +199,9 @@ def test_token_is_never_echoed_in_any_response(graph_sandbox: GraphSandbox) -> N
     # Given calls that succeed and fail
     responses = [_post(graph_sandbox, [_event()]), _post(graph_sandbox, [_event(action_source="x")])]
     # When the events, requests and page are read
-    views = [requests.get(graph_sandbox.url + path, timeout=5).text
-             for path in ("/", "/_sandbox/events", "/_sandbox/requests")]
+    views = [
+        requests.get(graph_sandbox.url + path, timeout=5).text
+        for path in ("/", "/_sandbox/events", "/_sandbox/requests")
+    ]
     # Then the token shows up nowhere
     assert all(META_TOKEN not in text for text in [r.text for r in responses] + views)

@@ -103,6 +103,7 @@ def test_raw_event_arrives_hashed_enriched_and_no_raw_value_is_kept_anywhere(loc
 def test_metrics_reach_the_local_cloudwatch(local_stack):
     # Given one event relayed
     assert local_stack.post_events(event(), headers={"User-Agent": UA}).status_code == 200
+
     # When CloudWatch in the moto server is asked for the relay's metrics
     def names() -> set[str]:
         listed = local_stack.client("cloudwatch").list_metrics(Namespace="CapiRelay")["Metrics"]
@@ -123,17 +124,28 @@ def test_burst_while_30_percent_of_graph_calls_fail_loses_no_event(local_stack):
     singles = [event(event_id=f"burst-{i}") for i in range(100)]
     batches = [[event(event_id=f"burst-b{b}-{i}") for i in range(20)] for b in range(5)]
     # When 200 events arrive in a burst: 100 single requests and 5 batches of 20
-    statuses = [local_stack.post_events({"data": [e], "test_event_code": test_code},
-                                        headers={"User-Agent": UA}).status_code for e in singles]
-    statuses += [local_stack.post_events({"data": b, "test_event_code": test_code},
-                                         headers={"User-Agent": UA}).status_code for b in batches]
+    statuses = [
+        local_stack.post_events(
+            {"data": [e], "test_event_code": test_code}, headers={"User-Agent": UA}
+        ).status_code
+        for e in singles
+    ]
+    statuses += [
+        local_stack.post_events(
+            {"data": b, "test_event_code": test_code}, headers={"User-Agent": UA}
+        ).status_code
+        for b in batches
+    ]
     # Then every request was taken (sent or queued), some only by queueing
     assert set(statuses) <= {200, 202}, Counter(statuses)
     assert 202 in statuses
     # And after retries every event reached Meta, none is lost, nothing went to the DLQ
     expected = {e["event_id"] for e in singles} | {e["event_id"] for b in batches for e in b}
-    wait_for(lambda: set(delivered_ids(local_stack, test_code)) >= expected, timeout=90,
-             what="all 200 events at the sandbox")
+    wait_for(
+        lambda: set(delivered_ids(local_stack, test_code)) >= expected,
+        timeout=90,
+        what="all 200 events at the sandbox",
+    )
     assert set(delivered_ids(local_stack, test_code)) == expected
     assert local_stack.dead_letters() == []
     assert_no_canary(aws_state(local_stack))
@@ -141,16 +153,25 @@ def test_burst_while_30_percent_of_graph_calls_fail_loses_no_event(local_stack):
 
 def test_meta_that_got_the_event_but_answered_500_sees_it_again_with_the_same_event_id(local_stack):
     # Given Meta stores the next request's events yet answers 500 (the caller cannot know)
-    local_stack.sandbox("POST", "/_sandbox/faults", json={"kind": "5xx", "status": 500, "count": 1,
-                                                          "accept": True})
+    local_stack.sandbox(
+        "POST", "/_sandbox/faults", json={"kind": "5xx", "status": 500, "count": 1, "accept": True}
+    )
     test_code, event_id = code(), str(uuid.uuid4())
     # When an event is posted
-    response = local_stack.post_events({"data": [event(event_id=event_id)], "test_event_code": test_code},
-                                       headers={"User-Agent": UA})
+    response = local_stack.post_events(
+        {"data": [event(event_id=event_id)], "test_event_code": test_code}, headers={"User-Agent": UA}
+    )
     # Then it is queued, resent, and Meta holds two copies that share event_id and content (Meta dedups)
     assert response.status_code == 202, response.text
-    copies = wait_for(lambda: [e["event"] for e in local_stack.graph_events(test_code)] if len(
-        local_stack.graph_events(test_code)) >= 2 else None, timeout=30, what="the resend")
+    copies = wait_for(
+        lambda: (
+            [e["event"] for e in local_stack.graph_events(test_code)]
+            if len(local_stack.graph_events(test_code)) >= 2
+            else None
+        ),
+        timeout=30,
+        what="the resend",
+    )
     assert {c["event_id"] for c in copies} == {event_id}
     assert copies[0] == copies[1]
 
@@ -170,11 +191,15 @@ def test_expired_token_holds_events_in_the_queue_until_the_secret_is_updated(loc
     assert local_stack.graph_events(test_code) == []
     assert_no_canary(aws_state(local_stack))
     # When the operator puts the new token into the secret
-    aws.put_secret(local_stack.info["aws_endpoint"], local_stack.info["secret_id"],
-                   aws.secret_value("rotated-token-e2e"))
+    aws.put_secret(
+        local_stack.info["aws_endpoint"], local_stack.info["secret_id"], aws.secret_value("rotated-token-e2e")
+    )
     # Then the retry handler refreshes it and the events go out; the queues end empty
-    wait_for(lambda: set(delivered_ids(local_stack, test_code)) >= set(ids), timeout=60,
-             what="the held events at the sandbox")
+    wait_for(
+        lambda: set(delivered_ids(local_stack, test_code)) >= set(ids),
+        timeout=60,
+        what="the held events at the sandbox",
+    )
     wait_for(lambda: local_stack.queue_counts("retry") == 0, timeout=10, what="an empty retry queue")
     assert local_stack.dead_letters() == []
     assert "rotated-token-e2e" not in local_stack.log()
@@ -184,8 +209,11 @@ def test_event_meta_rejects_goes_to_the_dlq_with_a_reason_and_its_batch_mates_ar
     # Given Meta permanently refuses any request that holds a Lead
     local_stack.sandbox("POST", "/_sandbox/faults", json={"kind": "reject", "event_name": "Lead"})
     test_code = code()
-    batch = [event("Purchase", "rej-purchase"), event("Lead", "rej-lead", custom_data={}),
-             event("ViewContent", "rej-view", custom_data={})]
+    batch = [
+        event("Purchase", "rej-purchase"),
+        event("Lead", "rej-lead", custom_data={}),
+        event("ViewContent", "rej-view", custom_data={}),
+    ]
     # When the three arrive in one request
     payload = {"data": batch, "test_event_code": test_code}
     response = local_stack.post_events(payload, headers={"User-Agent": UA})
@@ -194,8 +222,11 @@ def test_event_meta_rejects_goes_to_the_dlq_with_a_reason_and_its_batch_mates_ar
     [refusal] = response.json()["errors"]
     assert (refusal["index"], refusal["code"], refusal["graph_code"]) == (1, "meta_rejected", 100)
     assert response.json()["event_ids"] == ["rej-purchase", "rej-view"]
-    wait_for(lambda: set(delivered_ids(local_stack, test_code)) >= {"rej-purchase", "rej-view"}, timeout=30,
-             what="the two good events")
+    wait_for(
+        lambda: set(delivered_ids(local_stack, test_code)) >= {"rej-purchase", "rej-view"},
+        timeout=30,
+        what="the two good events",
+    )
     assert "rej-lead" not in delivered_ids(local_stack, test_code)
     letters = wait_for(local_stack.dead_letters, timeout=30, what="the dead letter")
     bodies = [json.loads(m["Body"]) for m in letters]
@@ -224,12 +255,15 @@ MALFORMED = {
     "action-source-unknown": json.dumps(event(action_source="carrier-pigeon")).encode(),
     "data-not-a-list": json.dumps({"data": {"event_name": "Purchase"}}).encode(),
     "too-many-events": json.dumps({"data": [event(event_id=str(i)) for i in range(1001)]}).encode(),
-    "body-over-1-mb": json.dumps(event(custom_data={"value": 1, "currency": "EUR",
-                                                    "blob": "x" * (1024 * 1024 + 10)})).encode(),
-    "too-deep": ('{"data":[{"event_name":"Lead","custom_data":' + '{"a":' * 20 + "1" + "}" * 20
-                 + "}]}").encode(),
-    "string-too-long": json.dumps(event(custom_data={"value": 1, "currency": "EUR",
-                                                     "content_name": "y" * 5000})).encode(),
+    "body-over-1-mb": json.dumps(
+        event(custom_data={"value": 1, "currency": "EUR", "blob": "x" * (1024 * 1024 + 10)})
+    ).encode(),
+    "too-deep": (
+        '{"data":[{"event_name":"Lead","custom_data":' + '{"a":' * 20 + "1" + "}" * 20 + "}]}"
+    ).encode(),
+    "string-too-long": json.dumps(
+        event(custom_data={"value": 1, "currency": "EUR", "content_name": "y" * 5000})
+    ).encode(),
     "binary-garbage": bytes(range(256)),
 }
 

@@ -349,7 +349,9 @@ def test_queue_alarms_watch_the_template_queues(alarms):
     dlq, retry = alarms["DeadLetterQueueNotEmptyAlarm"], alarms["RetryQueueAgeAlarm"]
     assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": queue_name("DeadLetterQueue")}]
     assert (dlq["MetricName"], dlq["ComparisonOperator"], dlq["Threshold"]) == (
-        "ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0
+        "ApproximateNumberOfMessagesVisible",
+        "GreaterThanThreshold",
+        0,
     )
     assert retry["Dimensions"] == [{"Name": "QueueName", "Value": queue_name("RetryQueue")}]
     assert retry["MetricName"] == "ApproximateAgeOfOldestMessage"
