@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)/layers:$(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build deploy bench clean
+.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build deploy bench clean screenshots
 
 help:
 	@echo "make run    - the local relay on 127.0.0.1:$${PORT:-3000} (AWS API server + Graph sandbox)"
@@ -78,6 +78,10 @@ deploy: build
 bench: venv sam-cli
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(PY) -m bench.run
+
+# PNGs of the example shop and the sandbox's Test Events page for the docs (local stack + Chromium).
+screenshots: venv browser-deps
+	$(PY) tools/screenshots.py docs/img
 
 clean:
 	rm -rf build .aws-sam .pytest_cache

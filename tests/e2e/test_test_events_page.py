@@ -153,7 +153,7 @@ def test_an_event_meta_refuses_shows_its_graph_code_in_both_pages(shop, stack, c
     event_id = last_tracked_id(page, "AddToCart")
     # Then the shop shows the refusal with Meta's code
     answer = relay_answer(page, event_id, "refused")
-    assert answer.startswith("400 ") and "Graph code 100/2804019" in answer
+    assert answer.startswith("400 ") and "graph code 100, subcode 2804019" in answer
     # And the Test Events page shows the server event as refused, with code, subcode and Meta's message
     tab = open_test_events(page, stack, code)
     [server] = [r for r in rows(tab, "AddToCart", count=2) if "Server" in r["badges"]]
