@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 for _path in (str(ROOT), str(ROOT / "layers")):
@@ -30,23 +31,23 @@ def _wait(check: Callable[[], object], what: str, timeout: float = 20.0) -> None
         time.sleep(0.1)
 
 
-def _settled(page: object) -> bool:
+def _settled(page: Any) -> bool:
     """Every row of the shop's relay-answer table has a final answer."""
-    states = page.eval_on_selector_all("#event-rows .state", "s => s.map(x => x.textContent)")  # type: ignore[attr-defined]
+    states = page.eval_on_selector_all("#event-rows .state", "s => s.map(x => x.textContent)")
     return len(states) == 4 and not any(s.startswith("sending") for s in states)
 
 
-def _drive_shop(page: object, sandbox: object) -> None:
-    page.fill("#email", "jo@example.com")  # type: ignore[attr-defined]
-    page.click("#view")  # type: ignore[attr-defined]
-    sandbox.add_fault({"kind": "reject", "event_name": "AddToCart"})  # type: ignore[attr-defined]
-    page.click("#cart")  # type: ignore[attr-defined]
-    _wait(lambda: "refused" in page.inner_text("#event-rows"), "the refusal")  # type: ignore[attr-defined]
-    sandbox.add_fault({"kind": "5xx", "status": 503, "count": 1})  # type: ignore[attr-defined]
-    page.click("#buy")  # type: ignore[attr-defined]
-    _wait(lambda: "queued" in page.inner_text("#event-rows"), "the queued purchase")  # type: ignore[attr-defined]
-    page.click("[data-consent=ldu]")  # type: ignore[attr-defined]
-    page.click("#custom")  # type: ignore[attr-defined]
+def _drive_shop(page: Any, sandbox: Any) -> None:
+    page.fill("#email", "jo@example.com")
+    page.click("#view")
+    sandbox.add_fault({"kind": "reject", "event_name": "AddToCart"})
+    page.click("#cart")
+    _wait(lambda: "refused" in page.inner_text("#event-rows"), "the refusal")
+    sandbox.add_fault({"kind": "5xx", "status": 503, "count": 1})
+    page.click("#buy")
+    _wait(lambda: "queued" in page.inner_text("#event-rows"), "the queued purchase")
+    page.click("[data-consent=ldu]")
+    page.click("#custom")
 
 
 def main(out: Path) -> None:
