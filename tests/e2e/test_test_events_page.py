@@ -224,7 +224,7 @@ def test_filter_by_event_name_updates_the_list_without_reloading(shop, stack, co
     )
     assert tab.evaluate("window.sameDocument") is True
     assert "event_name=AddToCart" in tab.url and f"test_event_code={code}" in tab.url
-    # And another test code shows nothing of ours
+    # And clearing both filters brings every row back
     tab.select_option("#f-code", "")
     tab.select_option("#f-event", "")
     wait_for(lambda: len(tab.query_selector_all("#events details.event")) >= 6, what="all rows again")
