@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)/layers:$(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build bench clean
+.PHONY: help venv sam-cli browser-deps npm-deps run test lint unit integration e2e browser template-check build bench clean
 
 help:
 	@echo "make run    - the local relay on 127.0.0.1:$${PORT:-3000} (AWS API server + Graph sandbox)"
@@ -41,6 +41,22 @@ browser-deps:
 	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
 	fi
 
+# Pixel clients by others for the browser tests (react-facebook-pixel), pinned by the committed lock file,
+# installed with npm ci into a gitignored folder the tests read (tests/e2e/pixel_clients.py).
+NPM_PIXEL := .tools/npm-pixel
+$(NPM_PIXEL)/.installed: tests/e2e/pixel_clients/package.json tests/e2e/pixel_clients/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "browser tests need npm: sudo apt-get install nodejs npm"; exit 1; fi; \
+	fi
+	mkdir -p $(NPM_PIXEL)
+	cp tests/e2e/pixel_clients/package.json tests/e2e/pixel_clients/package-lock.json $(NPM_PIXEL)/
+	cd $(NPM_PIXEL) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+npm-deps: $(NPM_PIXEL)/.installed
+
 run: venv
 	$(PY) -m local.run
 
@@ -59,10 +75,10 @@ unit: venv
 integration: venv
 	$(PY) -m pytest tests/integration -q
 
-e2e: venv browser-deps
+e2e: venv browser-deps npm-deps
 	$(PY) -m pytest tests/e2e -q
 
-test: lint template-check browser-deps
+test: lint template-check browser-deps npm-deps
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 build: sam-cli
