@@ -23,6 +23,7 @@ import pytest
 
 from tests.e2e.browser_support import (  # noqa: F401  (the fixtures)
     ERROR_TRAP,
+    Recorder,
     Site,
     chromium_fixture,
     page_fixture,
@@ -401,4 +402,62 @@ def test_react_facebook_pixel_calls_reach_meta(shop, stack, code, page, react_pi
         assert event["user_data"]["em"] == sha("react.fan@example.com")
         assert event["user_data"]["fn"] == sha("ada")
     assert events["Shared"]["custom_data"] == {"network": "x"}
+    assert page.evaluate("pageErrors") == []
+
+
+# --- the snippet alone, against a recording endpoint ---------------------------------------------------
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    server = Recorder().start()
+    yield server
+    server.stop()
+
+
+def test_with_pixel_id_only_that_pixels_calls_are_mirrored(shop, recorder, page):
+    # Given a page with two pixels, and a relay that serves only the first (pixelId in init)
+    base = BASE_CODE % f"fbq('init', '{PIXEL_ID}'); fbq('init', '{OTHER_PIXEL}');"
+    config = {"endpoint": recorder.endpoint, "mirror": True, "pixelId": PIXEL_ID}
+    cdn = open_page(
+        page, shop_page(shop, "/one.html", base, SNIPPET, script(f"capiRelay.init({json.dumps(config)})"))
+    )
+    cdn.load()
+    # When the page tracks for all pixels, then for each one
+    page.evaluate(
+        "fbq('track', 'Lead', {}, {eventID: 'all-1'});"
+        f"fbq('trackSingle', '{OTHER_PIXEL}', 'Lead', {{}}, {{eventID: 'other-1'}});"
+        f"fbq('trackSingle', '{PIXEL_ID}', 'Lead', {{}}, {{eventID: 'mine-1'}})"
+    )
+    # Then the relay got the first pixel's two events, in one request for that pixel
+    [post] = wait_for(recorder.posts, what="the request")
+    assert post.json["pixel_id"] == PIXEL_ID
+    assert [e["event_id"] for e in post.json["data"]] == ["all-1", "mine-1"]
+    calls = wait_for(lambda: len(cdn.calls()) == 5 and cdn.calls(), what="five calls at the Pixel")
+    assert calls[3] == ["trackSingle", OTHER_PIXEL, "Lead", {}, {"eventID": "other-1"}]
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        "Object.freeze(fbq)",
+        "fbq.queue = null",
+        "Object.defineProperty(fbq, 'callMethod', {value: undefined, configurable: false})",
+        "delete window.fbq; Object.defineProperty(window, 'fbq', {value: undefined, configurable: false})",
+    ],
+    ids=["frozen-stub", "no-queue", "fixed-callMethod", "fixed-window-fbq"],
+)
+def test_mirror_never_throws_into_a_page_with_an_odd_pixel(shop, recorder, page, setup):
+    # Given a page whose Pixel stub is in a state the mirror cannot watch
+    base = BASE_CODE % f"fbq('init', '{PIXEL_ID}'); {setup};"
+    config = {"endpoint": recorder.endpoint, "mirror": True, "debug": True}
+    open_page(
+        page,
+        shop_page(shop, "/odd-stub.html", base, SNIPPET, script(f"capiRelay.init({json.dumps(config)})")),
+    )
+    # When the page and the snippet go on tracking
+    event_id = page.evaluate("try { fbq('track', 'Lead'); } catch (e) {} capiRelay.track('Purchase')")
+    # Then the snippet's own event still goes out, and the page saw no error from the snippet
+    [event] = wait_for(recorder.events, what="the snippet's own event")
+    assert event["event_id"] == event_id
     assert page.evaluate("pageErrors") == []
