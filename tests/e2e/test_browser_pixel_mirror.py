@@ -65,7 +65,8 @@ def script(code: str) -> str:
 
 @pytest.fixture(scope="module")
 def shop() -> Iterator[Site]:
-    server = Site().start()
+    server = Site()
+    server.start()
     yield server
     server.stop()
 
@@ -128,6 +129,15 @@ class PixelCdn:
     def calls(self) -> list[list]:
         return self.page.evaluate("window.pixelCalls")
 
+    def wait_calls(self, count: int) -> list[list]:
+        """The Pixel's calls, once it has run at least `count` of them."""
+
+        def check() -> list[list]:
+            found = self.calls()
+            return found if len(found) >= count else []
+
+        return wait_for(check, what=f"{count} calls at the Pixel")
+
 
 def shop_page(shop: Site, path: str, *parts: str) -> str:
     """A page made of `parts` in order (after the error trap); returns its URL."""
@@ -145,10 +155,12 @@ def mirror_init(stack: LocalStackProcess, code: str, **options: Any) -> str:
 
 def arrived(stack: LocalStackProcess, code: str, count: int) -> list[dict]:
     """Wait until `count` events with this code reached the sandbox; return the sandbox's records."""
-    return wait_for(
-        lambda: len(stack.graph_events(code)) >= count and stack.graph_events(code),
-        what=f"{count} event(s) {code} at the Graph sandbox",
-    )
+
+    def check() -> list[dict]:
+        found = stack.graph_events(code)
+        return found if len(found) >= count else []
+
+    return wait_for(check, what=f"{count} event(s) {code} at the Graph sandbox")
 
 
 def by_name(records: list[dict]) -> dict[str, dict]:
@@ -196,7 +208,7 @@ def test_base_code_calls_before_and_after_fbevents_reach_meta_with_the_pixels_ev
         f"fbq('trackSingle', '{PIXEL_ID}', 'Lead', {{}})"
     )
     # Then the Pixel got every call once, in order, as the page made it plus an eventID where none was given
-    calls = wait_for(lambda: len(cdn.calls()) == 7 and cdn.calls(), what="seven calls at the Pixel")
+    calls = cdn.wait_calls(7)
     assert [c[:-1] for c in calls[1:]] == [
         ["track", "PageView", {}],
         ["track", "ViewContent", {"content_ids": ["SKU-1"], "content_type": "product"}],
@@ -229,7 +241,7 @@ def test_snippet_loaded_after_fbevents_mirrors_later_calls_with_the_pixels_user_
     base = BASE_CODE % f"fbq('init', '{PIXEL_ID}', {{ph: '+1 (555) 010-0199'}}); fbq('track', 'PageView');"
     cdn = open_page(page, shop_page(shop, "/late.html", base))
     cdn.load()
-    wait_for(lambda: len(cdn.calls()) == 2, what="init and PageView at the Pixel")
+    cdn.wait_calls(2)
     page.add_script_tag(url=shop.origin + "/web/capi-relay.js")
     page.evaluate(
         "config => capiRelay.init(config)",
@@ -239,7 +251,7 @@ def test_snippet_loaded_after_fbevents_mirrors_later_calls_with_the_pixels_user_
     page.evaluate("fbq('track', 'Purchase', {value: 12, currency: 'USD'})")
     # Then Meta has it under the Pixel's id, with the phone fbevents.js had been given (from fbq.getState())
     [record] = arrived(stack, code, 1)
-    calls = wait_for(lambda: len(cdn.calls()) == 3 and cdn.calls(), what="the Purchase at the Pixel")
+    calls = cdn.wait_calls(3)
     assert record["event"]["event_id"] == event_id_of(calls[2])
     assert record["event"]["user_data"]["ph"] == sha("15550100199")
 
@@ -267,7 +279,7 @@ def test_consent_revoked_through_fbq_holds_events_until_granted(shop, stack, cod
     page.evaluate("fbq('consent', 'grant')")
     # Then the held events reach Meta, under the ids the Pixel got, and the Pixel ran each call once
     events = by_name(arrived(stack, code, 3))
-    calls = wait_for(lambda: len(cdn.calls()) == 6 and cdn.calls(), what="the Pixel's queue after grant")
+    calls = cdn.wait_calls(6)
     assert [c[:2] for c in calls] == [
         ["consent", "revoke"],
         ["consent", "grant"],
@@ -315,7 +327,7 @@ def test_each_pixel_gets_its_own_event_and_user_data(shop, stack, code, page):
     )
     # Then each pixel has its events under the Pixel's id, each with its own user data
     records = arrived(stack, code, 3)
-    calls = wait_for(lambda: len(cdn.calls()) == 4 and cdn.calls(), what="four calls at the Pixel")
+    calls = cdn.wait_calls(4)
     seen = sorted((r["pixel_id"], r["event"]["event_name"], r["event"]["event_id"]) for r in records)
     purchase_id = event_id_of(calls[2])
     assert seen == sorted(
@@ -384,7 +396,7 @@ def test_react_facebook_pixel_calls_reach_meta(shop, stack, code, page, react_pi
         " P.track('Purchase', {value: 30, currency: 'EUR'}); P.trackCustom('Shared', {network: 'x'})"
     )
     # Then the Pixel got the library's calls unmodified but for the eventID, in order ...
-    calls = wait_for(lambda: len(cdn.calls()) == 6 and cdn.calls(), what="six calls at the Pixel")
+    calls = cdn.wait_calls(6)
     assert calls[:2] == [
         ["set", "autoConfig", False, PIXEL_ID],
         ["init", PIXEL_ID, {"em": "React.Fan@Example.com", "fn": "Ada"}],
@@ -410,7 +422,8 @@ def test_react_facebook_pixel_calls_reach_meta(shop, stack, code, page, react_pi
 
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
-    server = Recorder().start()
+    server = Recorder()
+    server.start()
     yield server
     server.stop()
 
@@ -433,7 +446,7 @@ def test_with_pixel_id_only_that_pixels_calls_are_mirrored(shop, recorder, page)
     [post] = wait_for(recorder.posts, what="the request")
     assert post.json["pixel_id"] == PIXEL_ID
     assert [e["event_id"] for e in post.json["data"]] == ["all-1", "mine-1"]
-    calls = wait_for(lambda: len(cdn.calls()) == 5 and cdn.calls(), what="five calls at the Pixel")
+    calls = cdn.wait_calls(5)
     assert calls[3] == ["trackSingle", OTHER_PIXEL, "Lead", {}, {"eventID": "other-1"}]
 
 
