@@ -44,7 +44,7 @@ browser-deps:
 	fi
 
 # Pixel clients by others for the browser tests (react-facebook-pixel), pinned by the committed lock file,
-# installed with npm ci into a gitignored folder the tests read (tests/e2e/pixel_clients.py).
+# installed with npm ci into a gitignored folder that tests/e2e/test_browser_pixel_mirror.py reads.
 NPM_PIXEL := .tools/npm-pixel
 $(NPM_PIXEL)/.installed: tests/e2e/pixel_clients/package.json tests/e2e/pixel_clients/package-lock.json
 	@if ! command -v npm >/dev/null 2>&1; then \
