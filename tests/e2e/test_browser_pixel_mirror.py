@@ -474,3 +474,36 @@ def test_mirror_never_throws_into_a_page_with_an_odd_pixel(shop, recorder, page,
     [event] = wait_for(recorder.events, what="the snippet's own event")
     assert event["event_id"] == event_id
     assert page.evaluate("pageErrors") == []
+
+
+def test_react_facebook_pixel_consent_holds_events_until_granted(shop, stack, code, page, react_pixel):
+    # Given a React shop whose consent banner revokes through the library right after init
+    page.route(f"{shop.origin}/vendor/fb-pixel.js", lambda r: r.fulfill(path=str(react_pixel)))
+    vendor = "<script src='/vendor/fb-pixel.js'></script>"
+    cdn = open_page(page, shop_page(shop, "/react-consent.html", SNIPPET, mirror_init(stack, code), vendor))
+    page.evaluate(
+        f"const P = ReactPixel.default; P.init('{PIXEL_ID}', {{external_id: 'fan-1'}}); P.revokeConsent()"
+    )
+    cdn.load()
+    # When the visitor adds to cart before deciding
+    _, requests = requests_made_during(
+        page,
+        "ReactPixel.default.track('AddToCart', {value: 7, currency: 'EUR'})",
+        marker=stack.info["api"] + "/health",
+    )
+    # Then nothing reached the relay
+    assert requests == [stack.info["api"] + "/health"]
+    assert stack.graph_events(code) == []
+    # When consent is granted
+    page.evaluate("ReactPixel.default.grantConsent()")
+    # Then the held event reaches Meta under the id the Pixel got once unlocked, with the user data hashed
+    [record] = arrived(stack, code, 1)
+    calls = cdn.wait_calls(4)
+    assert [c[:2] for c in calls] == [  # in the order the library made them; AddToCart waited for grant
+        ["init", PIXEL_ID],
+        ["consent", "revoke"],
+        ["consent", "grant"],
+        ["track", "AddToCart"],
+    ]
+    assert record["event"]["event_id"] == event_id_of(calls[3])
+    assert record["event"]["user_data"]["external_id"] == sha("fan-1")
