@@ -471,7 +471,7 @@
 
   // Before fbevents.js: the stub pushes each call's arguments onto fbq.queue; fbevents.js runs them later.
   function watchQueue(queue, mirrorWaiting) {
-    if (!queue || typeof queue.push !== "function" || queue[HOOKED]) return;
+    if (!queue || typeof queue.push !== "function" || queue[HOOKED] || !Object.isExtensible(queue)) return;
     var push = queue.push;
     Object.defineProperty(queue, HOOKED, {value: true});
     if (mirrorWaiting) {
@@ -498,7 +498,10 @@
       set: function (v) { real = v; wrapped = typeof v === "function" ? wrapCallMethod(v) : v; }});
     Object.defineProperty(fbq, "queue", {configurable: true, enumerable: true,
       get: function () { return queue; },
-      set: function (v) { queue = v; watchQueue(v, false); }});
+      set: function (v) {
+        queue = v;
+        try { watchQueue(v, false); } catch (e) { log("warn", "mirror cannot watch this queue", String(e)); }
+      }});
     try { // fbevents.js already ran: learn the pixels (and their user data) it was given
       var state = typeof fbq.getState === "function" ? fbq.getState() : null;
       var pixels = state && state.pixels;

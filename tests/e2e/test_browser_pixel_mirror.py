@@ -451,26 +451,33 @@ def test_with_pixel_id_only_that_pixels_calls_are_mirrored(shop, recorder, page)
 
 
 @pytest.mark.parametrize(
-    "setup",
+    ("setup", "after_init"),
     [
-        "Object.freeze(fbq)",
-        "fbq.queue = null",
-        "Object.defineProperty(fbq, 'callMethod', {value: undefined, configurable: false})",
-        "delete window.fbq; Object.defineProperty(window, 'fbq', {value: undefined, configurable: false})",
+        ("Object.freeze(fbq)", False),
+        ("fbq.queue = null", False),
+        ("Object.defineProperty(fbq, 'callMethod', {value: undefined, configurable: false})", False),
+        (
+            "delete window.fbq;"
+            " Object.defineProperty(window, 'fbq', {value: undefined, configurable: false})",
+            False,
+        ),
+        ("fbq.queue = Object.freeze([])", True),
+        ("Object.freeze(fbq); fbq.callMethod = 5", True),
     ],
-    ids=["frozen-stub", "no-queue", "fixed-callMethod", "fixed-window-fbq"],
+    ids=["frozen-stub", "no-queue", "fixed-callMethod", "fixed-window-fbq", "frozen-queue", "odd-callMethod"],
 )
-def test_mirror_never_throws_into_a_page_with_an_odd_pixel(shop, recorder, page, setup):
-    # Given a page whose Pixel stub is in a state the mirror cannot watch
-    base = BASE_CODE % f"fbq('init', '{PIXEL_ID}'); {setup};"
+def test_mirror_never_throws_into_a_page_with_an_odd_pixel(shop, recorder, page, setup, after_init):
+    # Given a page whose Pixel stub is, before or after the snippet's init, in a state it cannot watch
+    base = BASE_CODE % f"fbq('init', '{PIXEL_ID}');"
     config = {"endpoint": recorder.endpoint, "mirror": True, "debug": True}
-    open_page(
-        page,
-        shop_page(shop, "/odd-stub.html", base, SNIPPET, script(f"capiRelay.init({json.dumps(config)})")),
-    )
+    odd = script(f"try {{ {setup}; }} catch (e) {{ window.setupError = String(e); }}")
+    parts = [base, SNIPPET, script(f"capiRelay.init({json.dumps(config)})")]
+    parts.insert(len(parts) if after_init else 1, odd)
+    open_page(page, shop_page(shop, "/odd-stub.html", *parts))
     # When the page and the snippet go on tracking
     event_id = page.evaluate("try { fbq('track', 'Lead'); } catch (e) {} capiRelay.track('Purchase')")
-    # Then the snippet's own event still goes out, and the page saw no error from the snippet
+    # Then the page's own setup ran as written, the snippet's own event still goes out, and nothing threw
+    assert page.evaluate("window.setupError") is None
     [event] = wait_for(recorder.events, what="the snippet's own event")
     assert event["event_id"] == event_id
     assert page.evaluate("pageErrors") == []
