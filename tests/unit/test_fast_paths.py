@@ -322,3 +322,28 @@ def test_name_and_city_shortcuts_keep_exactly_the_same_characters(raw):
     assert cleaning.keep_letters_marks_digits(s) == _by_the_book(s, digits=True)
     assert cleaning.keep_letters_marks(s) == _by_the_book(s, digits=False)
     assert cleaning.remove_spaces(raw) == cleaning._INNER_SPACE.sub("", raw)
+
+
+# --- cleaning: the lookup key reads `&` as `and` only between words -------------------------------------
+def _ampersands_by_the_book(s: str) -> str:
+    """Each `&` as ` and ` when a letter stands somewhere before it and somewhere after it, else nothing."""
+    out = []
+    for index, ch in enumerate(s):
+        if ch != "&":
+            out.append(ch)
+        elif any(c.isalpha() for c in s[:index]) and any(c.isalpha() for c in s[index + 1 :]):
+            out.append(" and ")
+    return "".join(out)
+
+
+KEYS = st.text(st.sampled_from(list("&& -.,!@#$%^*()1aZéΩ")) | st.characters(), max_size=14)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(s=KEYS)
+def test_lookup_key_reads_ampersand_as_and_only_between_words(s):
+    # Given any text with ampersands in any place
+    # When the lookup key is made, and made again from the text with each & replaced by the book
+    # Then both keys are the same; ampersands at the edges change nothing
+    assert cleaning.fold_key(s) == cleaning.fold_key(_ampersands_by_the_book(s))
+    assert cleaning.fold_key("&" + s + "&") == cleaning.fold_key(s)

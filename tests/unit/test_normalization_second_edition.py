@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from capi_relay import normalize_user_data, sha256_hex
+from capi_relay.hashing import sha256_hex
+from capi_relay.normalize import normalize_user_data
 
 
 def one(field: str, value: object, region: str | None = None) -> tuple[object, list]:
