@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)/layers:$(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build bench clean
+.PHONY: help venv sam-cli browser-deps node-sdk run test lint unit integration e2e browser template-check build bench clean
 
 help:
 	@echo "make run    - the local relay on 127.0.0.1:$${PORT:-3000} (AWS API server + Graph sandbox)"
@@ -41,6 +41,14 @@ browser-deps:
 	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
 	fi
 
+# Meta's Node Business SDK for the Graph-door tests, from the committed lock file (npm registry only).
+NODE_SDK := tests/node_sdk
+$(NODE_SDK)/node_modules/.installed: $(NODE_SDK)/package.json $(NODE_SDK)/package-lock.json
+	npm ci --prefix $(NODE_SDK) --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+node-sdk: $(NODE_SDK)/node_modules/.installed
+
 run: venv
 	$(PY) -m local.run
 
@@ -56,13 +64,13 @@ template-check: venv sam-cli
 unit: venv
 	$(PY) -m pytest tests/unit -q
 
-integration: venv
+integration: venv node-sdk
 	$(PY) -m pytest tests/integration -q
 
 e2e: venv browser-deps
 	$(PY) -m pytest tests/e2e -q
 
-test: lint template-check browser-deps
+test: lint template-check browser-deps node-sdk
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 build: sam-cli

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -350,3 +354,50 @@ def test_the_relay_door_is_unchanged(relay_url, graph_sandbox):
     # POST /events still answers in the relay's own shape
     response = requests.post(f"{relay_url}/events", json=event_dict("ord-relay"), timeout=10)
     assert response.status_code == 200 and response.json()["event_ids"] == ["ord-relay"]
+
+
+# --- Meta's Node SDK (facebook-nodejs-business-sdk, installed by `make node-sdk`) --------------------
+
+NODE_SDK = Path(__file__).resolve().parent.parent / "node_sdk"
+
+
+def run_node_sdk(relay_url: str, token: str, pixel: str, case: str) -> dict:
+    if not (NODE_SDK / "node_modules" / "facebook-nodejs-business-sdk").is_dir():
+        message = "Meta's Node SDK is not installed: run `make node-sdk`"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # `make test` installs it; under CI nothing may be skipped
+        pytest.skip(message)
+    node = shutil.which("node")
+    assert node, "node is needed for Meta's Node SDK"
+    done = subprocess.run(
+        [node, "send_events.js", relay_url, token, pixel, case],
+        cwd=NODE_SDK,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_node_sdk_execute_returns_events_received_with_the_test_code(locked, relay_url, graph_sandbox):
+    answer = run_node_sdk(relay_url, API_KEY, PIXEL_ID, "two")
+    assert answer["ok"] and answer["events_received"] == 2 and answer["fbtrace_id"]
+    rows = graph_sandbox.events()
+    assert [r["event"]["event_id"] for r in rows] == ["node-a", "node-b"]
+    assert [r["test_event_code"] for r in rows] == ["NODE42", "NODE42"]
+    assert rows[0]["event"]["user_data"]["em"] in (sha(EMAIL), [sha(EMAIL)])
+
+
+def test_node_sdk_invalid_event_wrong_key_and_unknown_pixel(locked, relay_url, graph_sandbox):
+    invalid = run_node_sdk(relay_url, API_KEY, PIXEL_ID, "invalid")
+    assert (invalid["ok"], invalid["name"], invalid["code"]) == (False, "FacebookRequestError", 100)
+    assert "data[1].custom_data.value" in invalid["message"]
+    wrong_key = run_node_sdk(relay_url, "k_live_wrong", PIXEL_ID, "two")
+    assert (wrong_key["code"], wrong_key["type"]) == (190, "OAuthException")
+    meta_token = run_node_sdk(relay_url, META_LOOKING, PIXEL_ID, "two")
+    assert meta_token["code"] == 190 and "Meta access token" in meta_token["message"]
+    unknown = run_node_sdk(relay_url, API_KEY, "9999999999", "two")
+    assert (unknown["code"], unknown["subcode"]) == (100, 33)
+    assert graph_sandbox.events() == []
