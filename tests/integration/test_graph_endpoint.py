@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from facebook_business.adobjects.serverside.action_source import ActionSource
 from facebook_business.adobjects.serverside.custom_data import CustomData
 from facebook_business.adobjects.serverside.event import Event
@@ -26,7 +27,7 @@ from facebook_business.adobjects.serverside.user_data import UserData
 from facebook_business.api import FacebookAdsApi, FacebookSession
 from facebook_business.exceptions import FacebookRequestError
 
-from local.api_server import ApiServer
+from local.api_server import GRAPH_ROUTE, ApiServer
 from tests.conftest import API_VERSION, META_TOKEN, PIXEL_ID
 from tests.integration.conftest import _log_to_current_stdout
 
@@ -401,3 +402,18 @@ def test_node_sdk_invalid_event_wrong_key_and_unknown_pixel(locked, relay_url, g
     unknown = run_node_sdk(relay_url, API_KEY, "9999999999", "two")
     assert (unknown["code"], unknown["subcode"]) == (100, 33)
     assert graph_sandbox.events() == []
+
+
+# --- the routes: template.yaml, the local API server and the handler agree --------------------------
+
+
+def test_template_routes_the_graph_path_to_the_ingest_function_and_outputs_its_base_url():
+    from tests.integration.test_template_monitoring import TEMPLATE, CfnLoader
+
+    template = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506 (SafeLoader)
+    events = template["Resources"]["IngestFunction"]["Properties"]["Events"].values()
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events if e["Type"] == "HttpApi"}
+    assert routes == {("POST", "/events"), ("POST", "/{version}/{pixel_id}/events")}
+    assert GRAPH_ROUTE.fullmatch("/v24.0/1234567890/events")  # the local API server serves it too
+    output = json.dumps(template["Outputs"]["GraphBaseUrl"]["Value"])
+    assert "execute-api" in output and "CustomDomainName" in output and "/events" not in output
