@@ -56,6 +56,8 @@ def test_authorization_bearer_and_oauth_are_tokens_too():
 def test_the_callers_ip_user_agent_and_cookies_are_not_passed_on_but_origin_and_consent_are():
     _, headers = relayed(
         urlencode({"data": json.dumps([EVENT])}),
+        FORM,
+        None,
         **{
             "user-agent": "python-requests",
             "cookie": "_fbp=x",
