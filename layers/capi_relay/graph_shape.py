@@ -24,7 +24,7 @@ from capi_relay.errors import BadRequest, FieldError, PayloadTooLarge, Unauthori
 from capi_relay.model import IngestRequest, RelayConfig
 
 RELAY_PATH = "/events"
-_GRAPH_PATH = re.compile(r"/(v\d{1,3}\.\d{1,3})/([^/]{1,64})/events/?")
+_GRAPH_PATH = re.compile(r"/+(v\d{1,3}\.\d{1,3})/([^/]{1,64})/events/?")  # "//v…": a base URL ending in "/"
 _PIXEL = re.compile(r"\d{1,32}")
 # Meta's user, page and system-user tokens start with "EAA"; app tokens are "{app_id}|{secret}".
 _META_TOKEN = re.compile(r"EAA[A-Za-z0-9]{20,}|\d{5,}\|[A-Za-z0-9_-]{10,}")

@@ -84,6 +84,12 @@ def test_a_relay_key_that_merely_starts_with_eaa_is_not_mistaken_for_a_meta_toke
     assert headers["x-api-key"] == "EAA-short"
 
 
+def test_a_base_url_given_with_a_trailing_slash_still_reaches_the_pixel():
+    request = IngestRequest(body=b"data=" + json.dumps([EVENT]).encode(), headers={"content-type": FORM})
+    out = graph_shape.relay_request(request, "//v24.0/1234567890/events", CONFIG)
+    assert json.loads(out.body)["pixel_id"] == "1234567890"
+
+
 @pytest.mark.parametrize(
     ("path", "code"),
     [("/latest/1/events", "graph_path_invalid"), ("/v24.0/me/events", "pixel_not_allowed")],
