@@ -357,14 +357,14 @@ def test_the_relay_door_is_unchanged(relay_url, graph_sandbox):
     assert response.status_code == 200 and response.json()["event_ids"] == ["ord-relay"]
 
 
-# --- Meta's Node SDK (facebook-nodejs-business-sdk, installed by `make node-sdk`) --------------------
+# --- Meta's Node SDK (facebook-nodejs-business-sdk, installed by `make npm-deps`) --------------------
 
 NODE_SDK = Path(__file__).resolve().parent.parent / "node_sdk"
 
 
 def run_node_sdk(relay_url: str, token: str, pixel: str, case: str) -> dict:
     if not (NODE_SDK / "node_modules" / "facebook-nodejs-business-sdk").is_dir():
-        message = "Meta's Node SDK is not installed: run `make node-sdk`"
+        message = "Meta's Node SDK is not installed: run `make npm-deps`"
         if os.environ.get("CI"):
             pytest.fail(message)  # `make test` installs it; under CI nothing may be skipped
         pytest.skip(message)
