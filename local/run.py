@@ -121,6 +121,7 @@ class LocalStack:
         self.info = {
             "api": api_url,
             "events_url": f"{api_url}/events",
+            "graph_base_url": api_url,  # Meta's SDKs: their Graph URL; POST /{version}/{pixel_id}/events
             "example_page": f"{api_url}/web/example.html"
             + (f"?sandbox={self.sandbox.url}" if self.sandbox else ""),
             "graph_url": graph_url,
@@ -189,6 +190,7 @@ def banner(info: dict[str, Any]) -> str:
     return f"""
 capi-relay local mode — Ctrl-C stops everything
   POST events       {info["events_url"]}
+  Meta SDKs' Graph  {info["graph_base_url"]}   (POST /v24.0/{{pixel_id}}/events, access_token = API key)
   Example page      {info["example_page"]}
 {sandbox}  AWS API (moto)    {endpoint}   retry queue, DLQ, secret {info["secret_id"]}, metrics
 

@@ -1,7 +1,8 @@
 """POST /events: turn an HTTP API request into Meta events; send them now or queue them.
 
-API Gateway routes only POST /events here, so there is no router: Powertools' event handler would
-add ~70 ms of imports to every cold start for nothing.
+API Gateway routes only POST /events and POST /{version}/{pixel_id}/events (Meta's own shape, the
+"Graph door") here, so rawPath is the router: Powertools' event handler would add ~70 ms of imports
+to every cold start for nothing.
 """
 
 import json
@@ -10,6 +11,7 @@ import time
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.logging import correlation_paths
 
+from capi_relay import graph_shape
 from capi_relay.errors import BadRequest, MetaError, QueueUnavailable
 from capi_relay.relay import relay
 from relay_aws import config, graph_client, http_request, log_privacy, metrics, retry_queue, settings, token
@@ -19,8 +21,10 @@ recorder = Metrics(namespace=settings.load().metrics_namespace)  # dimension ser
 RETRY_LATER = {"Retry-After": "5"}
 
 
-def post_events(event: dict) -> tuple[int, dict, dict]:
+def post_events(event: dict, graph: bool = False) -> tuple[int, dict, dict]:
     request = http_request.parse(event)  # body, cookies, IP, UA
+    if graph:  # Meta's request shape → the relay's own
+        request = graph_shape.relay_request(request, event["rawPath"], config.current())
     result = relay(
         request,
         config=config.current(),
@@ -28,6 +32,7 @@ def post_events(event: dict) -> tuple[int, dict, dict]:
         credentials=token.source(),
         sink=retry_queue.sink(),
         now=time.time(),
+        all_or_nothing=graph,
     )
     metrics.record_relay(recorder, result)
     logger.info(
@@ -57,8 +62,9 @@ def unavailable(error: Exception, code: str, message: str) -> tuple[int, dict, d
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @recorder.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
+    graph = graph_shape.is_graph_route(event.get("rawPath"))
     try:
-        status, body, headers = post_events(event)
+        status, body, headers = post_events(event, graph)
     except BadRequest as error:
         status, body, headers = refused(error)
     except (QueueUnavailable, MetaError) as error:
@@ -69,5 +75,7 @@ def lambda_handler(event: dict, context: object) -> dict:
         status, body, headers = unavailable(
             error, "internal_error", "unexpected error; send the events again"
         )
+    if graph:  # Meta's answer shape, so the SDKs raise their usual errors
+        status, body = graph_shape.answer(status, body, (event.get("requestContext") or {}).get("requestId"))
     headers = {"Content-Type": "application/json", **headers}
     return {"statusCode": status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}

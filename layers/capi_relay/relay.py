@@ -101,8 +101,13 @@ def relay(
     credentials: CredentialSource,
     sink: Sink,
     now: float,
+    all_or_nothing: bool = False,
 ) -> RelayResult:
-    """Relay one request's events (DESIGN.md §3); raises only BadRequest's family and QueueUnavailable."""
+    """Relay one request's events (DESIGN.md §3); raises only BadRequest's family and QueueUnavailable.
+
+    `all_or_nothing` (the Graph door): one invalid event refuses the request, as Meta does, so a
+    client that sends the batch again after the error does not send its valid events twice.
+    """
     # headers first: a stranger on a locked relay gets its 401/403 before any parsing is paid for
     credentialed = authenticate_caller(request, config, now)
     parsed = parse_body(request.body, config)
@@ -128,7 +133,7 @@ def relay(
             indexes.append(index)
             ready.append(event)
     errors.sort(key=lambda e: e.index or 0)  # parse found some, validation the others: by event
-    if not ready:
+    if not ready or (all_or_nothing and errors):
         raise BadRequest(errors)
     sender = Sender(client, pixel_id, credentials, parsed.test_event_code)
     outcome = deliver(ready, sender, config.max_bisect_requests)
