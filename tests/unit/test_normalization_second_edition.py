@@ -412,3 +412,27 @@ def test_two_character_postcode_is_kept_without_a_region():
     # When normalized without a region
     # Then it is kept, compacted
     kept("zp", "D-2", "d2")
+
+
+# --- ph: values built to make a pattern backtrack ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "digits"),
+    [
+        ("1" + " " * 2040 + "x", None),
+        ("1" + "\t" * 2040 + "#", None),
+        (" ," * 1020 + "x1", None),
+        ("+1 650 555 1212" + " " * 2000 + "; x 45", "16505551212"),
+        ("+1 650 555 1212" + " x" * 1000, "16505551212"),
+    ],
+)
+def test_two_kilobytes_of_spaces_around_an_extension_mark_are_read_like_any_value(typed, digits):
+    # Given an attacker's 2 KB phone value: long runs of spaces before an extension mark (the
+    # first edition's pattern took minutes on the first of these: one request, one stuck Lambda)
+    # When normalized
+    # Then it is read like any other value: the number, or ph_invalid
+    if digits is None:
+        dropped("ph", typed, "ph_invalid")
+    else:
+        kept("ph", typed, digits)
