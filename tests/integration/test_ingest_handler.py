@@ -106,22 +106,49 @@ def test_browser_event_gets_fbp_from_cookie_and_fbc_from_fbclid(handlers, graph_
     )
 
 
-def test_sent_event_emits_counts_and_match_keys_with_the_service_dimension_only(handlers, capsys):
+def test_sent_event_emits_its_non_zero_counts_with_the_service_dimension_only(handlers, capsys):
     # Given the sample purchase (email, phone, external id, IP and user agent)
     # When it is sent
     status, _ = handlers.ingest(http_event())
-    # Then the EMF metrics count it, its match keys, and carry one dimension: service
+    # Then one EMF document counts it, with one dimension (service) and no zero-valued metric
     out = capsys.readouterr().out
     totals = emitted_metrics(out)
     assert status == 200
-    assert totals["EventsReceived"] == 1 and totals["EventsSent"] == 1 and totals["EventsQueued"] == 0
-    assert totals["MatchKeyEm"] == 1 and totals["MatchKeyPh"] == 1 and totals["MatchKeyIpUa"] == 1
-    assert totals["MatchKeyFbp"] == 0
+    assert totals == {"EventsReceived": 1, "EventsSent": 1}
     blobs = [line for line in log_lines(out) if "_aws" in line]
+    assert len(blobs) == 1
     assert {tuple(map(tuple, d["Dimensions"])) for b in blobs for d in b["_aws"]["CloudWatchMetrics"]} == {
         (("service",),)
     }
     assert {b["_aws"]["CloudWatchMetrics"][0]["Namespace"] for b in blobs} == {"CapiRelay"}
+    # ... and the request's one INFO line carries the match keys the dashboard sums (never their values)
+    [line] = [entry for entry in log_lines(out) if entry.get("message") == "relayed"]
+    assert (line["k_em"], line["k_ph"], line["k_xid"], line["k_ipua"], line["accepted"]) == (1, 1, 1, 1, 1)
+    assert "k_fbp" not in line and "k_fbc" not in line
+
+
+def test_one_event_request_writes_one_log_line_and_one_emf_document(handlers, capsys):
+    # Given a warm function (the first request's cold-start work is not what every request costs)
+    handlers.ingest(http_event())
+    capsys.readouterr()
+    # When a browser's one-event request is relayed
+    status, _ = handlers.ingest(http_event())
+    # Then it writes two lines, the outcome and the metrics (CloudWatch Logs bills every byte) ...
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert status == 200 and len(lines) == 2
+    outcome, emf = log_lines(out)
+    # ... the outcome without Powertools' per-line context (Lambda's REPORT line and metrics say it)
+    assert set(outcome) == {
+        *("level", "message", "timestamp", "service", "request_id", "status", "count", "sent", "accepted"),
+        *("k_em", "k_ph", "k_xid", "k_ipua"),
+    }
+    # ... and the metrics once each, as numbers, no zeros
+    assert {k: v for k, v in emf.items() if k != "_aws"} == {
+        "service": "capi-relay",
+        "EventsReceived": 1,
+        "EventsSent": 1,
+    }
 
 
 TOO_DEEP = '{"event_name": "Lead", "custom_data": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}"
