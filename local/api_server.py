@@ -210,7 +210,9 @@ class ApiServer:
         self.front_door = front_door
         self.log_stream = log_stream  # local.log_stream.LogStream, for GET /_local/logs
         if max_payload_bytes is None:
-            max_payload_bytes = FUNCTION_URL_MAX_PAYLOAD_BYTES if front_door == FUNCTION_URL else MAX_PAYLOAD_BYTES
+            max_payload_bytes = (
+                FUNCTION_URL_MAX_PAYLOAD_BYTES if front_door == FUNCTION_URL else MAX_PAYLOAD_BYTES
+            )
         self.handler = handler
         self.allowed_origins = tuple(o.strip().rstrip("/") for o in allowed_origins if o.strip())
         self.web_root = web_root

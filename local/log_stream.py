@@ -66,7 +66,9 @@ class LogStream:
         return getattr(self._stream, name)
 
     # invocations
-    def wrap(self, handler: Callable[[dict, Any], Any], function: str, memory_mb: int) -> Callable[[dict, Any], Any]:
+    def wrap(
+        self, handler: Callable[[dict, Any], Any], function: str, memory_mb: int
+    ) -> Callable[[dict, Any], Any]:
         """The handler, with Lambda's START/END/REPORT (or platform.*) lines and a byte count per call."""
         cold = [True]
 
@@ -75,7 +77,7 @@ class LogStream:
             with self._lock:
                 app0, emf0 = self._app, self._emf
             system = self._system(self._start_line(request_id))
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.thread_time()
             status = "success"
             try:
                 return handler(event, context)
@@ -84,9 +86,12 @@ class LogStream:
                 raise
             finally:
                 duration_ms = (time.perf_counter() - began) * 1000
+                cpu_ms = (time.thread_time() - cpu) * 1000  # this thread's: the sandbox runs in others
                 with self._lock:
                     app, emf = self._app - app0, self._emf - emf0
-                system += self._system(self._end_lines(request_id, duration_ms, memory_mb, status, cold[0], app + emf))
+                system += self._system(
+                    self._end_lines(request_id, duration_ms, memory_mb, status, cold[0], app + emf)
+                )
                 cold[0] = False
                 self.invocations.append(
                     {
@@ -96,6 +101,8 @@ class LogStream:
                         "emf_bytes": emf,
                         "system_bytes": system,
                         "bytes": app + emf + system,
+                        "cpu_ms": round(cpu_ms, 3),
+                        "duration_ms": round(duration_ms, 3),
                     }
                 )
 
@@ -130,8 +137,8 @@ class LogStream:
         used = _max_memory_mb()
         if not self._json_system():
             report = (
-                f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed} ms"
-                f"\tMemory Size: {memory_mb} MB\tMax Memory Used: {used} MB\t"
+                f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms"
+                f"\tBilled Duration: {billed} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {used} MB\t"
             )
             if cold:
                 report += "Init Duration: 150.00 ms\t"  # a stand-in: the local process was started long ago

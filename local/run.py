@@ -102,9 +102,8 @@ class LocalStack:
         os.environ.setdefault("METRICS_NAMESPACE", "CapiRelay")
         os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", os.environ["METRICS_NAMESPACE"])
 
-        from local.metrics_bridge import MetricsBridge
-
         from local.log_stream import LogStream
+        from local.metrics_bridge import MetricsBridge
 
         self.bridge = MetricsBridge(sys.stdout, aws.client("cloudwatch", endpoint))
         # the functions print EMF (CloudWatch Logs would extract it) and log lines: both are counted

@@ -14,7 +14,17 @@ import time
 
 from capi_relay.errors import BadRequest, MetaError, QueueUnavailable
 from capi_relay.relay import relay
-from relay_aws import config, emf, graph_client, http_request, log_privacy, metrics, retry_queue, settings, token
+from relay_aws import (
+    config,
+    emf,
+    graph_client,
+    http_request,
+    log_privacy,
+    metrics,
+    retry_queue,
+    settings,
+    token,
+)
 
 logger = log_privacy.logger()  # service and level from the template; user-data keys masked
 recorder = emf.Metrics(namespace=settings.load().metrics_namespace, service=settings.load().service)
@@ -40,7 +50,9 @@ def post_events(event: dict) -> tuple[int, dict, dict]:
 
 def refused(error: BadRequest, event: dict) -> tuple[int, dict, dict]:
     # field paths and codes, never values
-    logger.info("rejected", request_id=http_request.request_id(event), status=error.status, errors=error.codes())
+    logger.info(
+        "rejected", request_id=http_request.request_id(event), status=error.status, errors=error.codes()
+    )
     metrics.record_refused(recorder, error)
     return error.status, error.body(), {}
 

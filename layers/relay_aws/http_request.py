@@ -15,7 +15,6 @@ from typing import Any
 from capi_relay.errors import BadRequest, FieldError
 from capi_relay.model import IngestRequest
 
-
 ROUTE_KEY = "POST /events"  # template.yaml's HttpApi route
 PATH = "/events"
 

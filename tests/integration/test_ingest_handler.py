@@ -128,7 +128,14 @@ def test_sent_event_emits_its_non_zero_counts_with_the_service_dimension_only(ha
 
 
 def test_one_event_request_writes_one_log_line_and_one_emf_document(handlers, capsys):
-    # Given a warm function (the first request's cold-start work is not what every request costs)
+    # Given a warm function (the first request's cold-start work is not what every request costs),
+    # alone in its process as in Lambda: the retry function's Lambda-context keys, which another test
+    # left on the log formatter both share here, are not the ingest function's
+    import sys
+
+    shared = sys.modules[handlers.ingest_handler.__module__].logger
+    shared.remove_keys(["cold_start", "function_name", "function_memory_size", "function_arn"])
+    shared.remove_keys(["function_request_id", "correlation_id"])
     handlers.ingest(http_event())
     capsys.readouterr()
     # When a browser's one-event request is relayed
@@ -140,7 +147,7 @@ def test_one_event_request_writes_one_log_line_and_one_emf_document(handlers, ca
     outcome, emf = log_lines(out)
     # ... the outcome without Powertools' per-line context (Lambda's REPORT line and metrics say it)
     assert set(outcome) == {
-        *("level", "message", "timestamp", "service", "request_id", "status", "count", "sent", "accepted"),
+        *("level", "message", "service", "request_id", "status", "count", "sent", "accepted"),
         *("k_em", "k_ph", "k_xid", "k_ipua"),
     }
     # ... and the metrics once each, as numbers, no zeros
@@ -243,4 +250,30 @@ def test_unreadable_secret_answers_503_because_callers_cannot_be_checked(handler
     status, body = handlers.ingest(http_event())
     # Then the caller is told to send again later; nothing went to Meta
     assert status == 503 and body["errors"][0]["code"] == "unavailable"
+    assert sent_events(graph_sandbox) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/events"),
+        ("POST", "/"),
+        ("POST", "/events/../admin"),
+        ("PUT", "/events"),
+        ("POST", "/Events"),
+    ],
+)
+def test_a_function_url_request_other_than_post_events_gets_404_and_reaches_nobody(
+    handlers, graph_sandbox, method, path
+):
+    # Given a function URL, which hands the function every method and path (it has no routes)
+    from local.api_server import function_url_event
+
+    event = function_url_event(http_event())
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    # When a stranger probes another path or method with a valid body
+    response = handlers.ingest_handler(event, None)
+    # Then the answer is API Gateway's 404 for an unknown route, and nothing went to Meta
+    assert response["statusCode"] == 404 and json.loads(response["body"]) == {"message": "Not Found"}
     assert sent_events(graph_sandbox) == []
