@@ -42,7 +42,7 @@ DEFAULTS = {
     "LOG_FORMAT": "JSON",
     "SYSTEM_LOG_LEVEL": "WARN",
 }
-MEMORY_MB = {"ingest": 512, "retry": 256}  # template.yaml's MemorySize: only the REPORT line shows it
+MEMORY_MB = {"ingest": 128, "retry": 128}  # template.yaml's MemorySize: only the REPORT line shows it
 HOST = "127.0.0.1"
 
 
