@@ -164,9 +164,8 @@ def _cost_lines(money: dict) -> list[str]:
         relay, url, batched, gateway = (
             row[k]["total"] for k in ("relay", "relay_function_url", "relay_batched", "gateway")
         )
-        lines.append(
-            f"    {row['events_per_month']:>14,} {relay:>17.2f}$ {url:>17.2f}$ {batched:>11.2f}$ {gateway:>12.2f}$"
-        )
+        volume = f"{row['events_per_month']:>14,}"
+        lines.append(f"    {volume} {relay:>17.2f}$ {url:>17.2f}$ {batched:>11.2f}$ {gateway:>12.2f}$")
     lines.append(
         f"    marginal ${money['cost_usd_per_million']:.2f} per million events at 1/request, "
         f"${money['cost_usd_per_million_batched']:.3f} at 100/request; "
