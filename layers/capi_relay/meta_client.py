@@ -76,6 +76,19 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def pin_environment(session: requests.Session, url: str) -> None:
+    """Read the proxy and CA-bundle variables for `url` once, as requests would on every request.
+
+    With `trust_env` on, requests walks os.environ twice per request for proxies (and reads ~/.netrc):
+    a third of a one-event request's CPU. The environment does not change in a container, so the
+    answer requests gives for our one URL is computed here and kept; nothing is read per request.
+    """
+    settings = session.merge_environment_settings(url, {}, None, None, None)
+    session.trust_env = False
+    session.proxies.update(settings["proxies"])
+    session.verify = settings["verify"]
+
+
 class MetaClient:
     """POST /{version}/{pixel_id}/events; one per container, so connections are reused across requests."""
 
@@ -95,19 +108,6 @@ class MetaClient:
         self._session.mount("http://", adapter)
         self._session.headers.update({"Content-Type": "application/json", "User-Agent": "capi-relay/0.1"})
         pin_environment(self._session, self.graph_url)
-
-
-def pin_environment(session: requests.Session, url: str) -> None:
-    """Read the proxy and CA-bundle variables for `url` once, as requests would on every request.
-
-    With `trust_env` on, requests walks os.environ twice per request for proxies (and reads ~/.netrc):
-    a third of a one-event request's CPU. The environment does not change in a container, so the
-    answer requests gives for our one URL is computed here and kept; nothing is read per request.
-    """
-    settings = session.merge_environment_settings(url, {}, None, None, None)
-    session.trust_env = False
-    session.proxies.update(settings["proxies"])
-    session.verify = settings["verify"]
 
     def send(
         self,
