@@ -10,13 +10,15 @@ export PYTHONPATH := $(CURDIR)/layers:$(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build bench clean
+.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build deploy bench clean
+.PHONY: npm-deps
 
 help:
 	@echo "make run    - the local relay on 127.0.0.1:$${PORT:-3000} (AWS API server + Graph sandbox)"
 	@echo "make test   - lint, template checks, unit, integration, e2e and browser tests"
 	@echo "make bench  - per-event CPU, cold import, throughput, package size, cost vs Meta's SDK"
 	@echo "make build  - sam build (no Docker needed)"
+	@echo "make deploy - sam build, then sam deploy --guided (saved answers in samconfig.toml are reused)"
 
 $(VENV)/.installed: requirements-dev.txt layers/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +43,22 @@ browser-deps:
 	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
 	fi
 
+# Pixel clients by others for the browser tests (react-facebook-pixel), pinned by the committed lock file,
+# installed with npm ci into a gitignored folder that tests/e2e/test_browser_pixel_mirror.py reads.
+NPM_PIXEL := .tools/npm-pixel
+$(NPM_PIXEL)/.installed: tests/e2e/pixel_clients/package.json tests/e2e/pixel_clients/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "browser tests need npm: sudo apt-get install nodejs npm"; exit 1; fi; \
+	fi
+	mkdir -p $(NPM_PIXEL)
+	cp tests/e2e/pixel_clients/package.json tests/e2e/pixel_clients/package-lock.json $(NPM_PIXEL)/
+	cd $(NPM_PIXEL) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+npm-deps: $(NPM_PIXEL)/.installed
+
 run: venv
 	$(PY) -m local.run
 
@@ -59,14 +77,20 @@ unit: venv
 integration: venv
 	$(PY) -m pytest tests/integration -q
 
-e2e: venv browser-deps
+e2e: venv browser-deps npm-deps
 	$(PY) -m pytest tests/e2e -q
 
-test: lint template-check browser-deps
+test: lint template-check browser-deps npm-deps
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 build: sam-cli
 	$(SAM) build --template template.yaml --build-dir build/sam
+
+# First time: the guided deploy asks for the parameters and saves them in samconfig.toml (git-ignored);
+# afterwards the same command deploys with the saved answers.
+deploy: build
+	@if [ -f samconfig.toml ]; then $(SAM) deploy --template-file build/sam/template.yaml; \
+	else $(SAM) deploy --guided --template-file build/sam/template.yaml; fi
 
 bench: venv sam-cli
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
