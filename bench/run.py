@@ -291,7 +291,8 @@ def comparison(figures: dict, before: dict) -> str:
     for key, label, target, sense in TARGETS:
         old, new = before.get(key), figures.get(key)
         mark = ("≥ " if sense == "min" else "≤ ") + f"{target:g}" if target is not None else ""
-        note = " (assumed)" if key == "log_bytes_per_request" and old is not None else ""
+        assumed = key == "log_bytes_per_request" and old is not None
+        note = "  [today: assumed, not measured]" if assumed else ""
         values = f"{_fmt(old, '.2f'):>10} {_fmt(new, '.2f'):>10} {mark:>10}"
         lines.append(f"{label:52} {values}  {_met(new, target, sense)}{note}")
     return "\n".join(lines)
