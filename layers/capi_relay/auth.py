@@ -159,17 +159,27 @@ def url_host(url: str) -> str | None:
     return _host_key(hostname)
 
 
-_cached_url_host = lru_cache(maxsize=1024)(url_host)  # a site's pages repeat; bounded, short URLs only
+_cached_url_host = lru_cache(maxsize=1024)(url_host)  # a site's hosts repeat; bounded, short ones only
+# "http(s)://" + an authority of plain host characters (and a port), then the end, "/", "?" or "#":
+# urlsplit would take exactly this authority as netloc, so its host is that of the URL cut after it
+_PLAIN_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?=[/?#]|\Z)")
+
+
+def page_host(url: str) -> str | None:
+    """url_host(url), remembered per scheme and authority: pages differ, their host rarely does."""
+    if _AMBIGUOUS_URL.search(url):
+        return None
+    plain = _PLAIN_ORIGIN.match(url)
+    if plain is not None and plain.end() <= CACHED_TEXT_MAX:
+        return _cached_url_host(plain.group())
+    return url_host(url)
 
 
 def check_url_domain(event_source_url: str | None, allowed_domains: Iterable[str]) -> bool:
     """True when the URL is http(s) on an allowed domain or one of its subdomains (see url_host)."""
     if not isinstance(event_source_url, str):
         return False
-    if len(event_source_url) <= CACHED_TEXT_MAX:
-        host = _cached_url_host(event_source_url)
-    else:
-        host = url_host(event_source_url)
+    host = page_host(event_source_url)
     if host is None:
         return False
     for entry in allowed_domains:

@@ -105,10 +105,27 @@ def test_cached_origin_key_is_parse_origin(origin):
     assert auth._origin_key(origin) == auth._origin_key(origin) == auth.parse_origin(origin)
 
 
-def test_a_url_longer_than_the_cache_takes_is_still_checked_and_not_remembered():
-    # Given a page URL longer than the cached length, on an allowed domain and on another
-    long_ok = "https://shop.example/" + "a" * auth.CACHED_TEXT_MAX
-    long_bad = "https://evil.example/" + "a" * auth.CACHED_TEXT_MAX
+PAGE_URL = st.builds(
+    lambda base, path: base + path,
+    URLISH,
+    st.sampled_from(
+        ["", "/p/1?utm_source=ads", "?q=a@b", "#x", "/a b", "/\\x", ":80/x", "@evil.example/", "/%0a"]
+    ),
+) | st.text(alphabet="htps:/.@[]#?%\\ \tabcxyz019-", max_size=40)
+
+
+@settings(max_examples=600, deadline=None)
+@given(url=PAGE_URL)
+def test_page_host_is_url_host(url):
+    # Given any page URL (paths, queries, user info, brackets, ports, stray characters)
+    # When its host is read through the per-authority cache / Then it is what urlsplit makes of it
+    assert auth.page_host(url) == auth.url_host(url)
+
+
+def test_a_host_longer_than_the_cache_takes_is_still_checked_and_not_remembered():
+    # Given page URLs whose host is longer than the cached length, on an allowed domain and on another
+    long_ok = "https://" + "a" * auth.CACHED_TEXT_MAX + ".shop.example/"
+    long_bad = "https://" + "a" * auth.CACHED_TEXT_MAX + ".evil.example/"
     auth._cached_url_host.cache_clear()
     # Then each is judged as a short one would be, and the cache holds neither
     assert auth.check_url_domain(long_ok, ("shop.example",)) is True
