@@ -157,3 +157,62 @@ def hotspots(top: int = 12) -> list[dict]:
         per_package[package] = per_package.get(package, 0) + int(self_us.strip())
     ranked = sorted(per_package.items(), key=lambda item: item[1], reverse=True)[:top]
     return [{"package": name, "self_ms": round(us / 1000, 2)} for name, us in ranked]
+
+
+def find_python313() -> str | None:
+    """Lambda's runtime, python3.13, on this machine: $PYTHON313, then PATH, then pyenv's versions."""
+    import glob
+    import shutil
+
+    candidates = [os.environ.get("PYTHON313") or ""]
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        root = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False).stdout.strip()
+        candidates += sorted(
+            glob.glob(os.path.join(root, "versions", "3.13*", "bin", "python3.13")), reverse=True
+        )
+    candidates.append(shutil.which("python3.13") or "")  # last: pyenv's shim fails when 3.13 is not selected
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            probe = subprocess.run([candidate, "-V"], capture_output=True, text=True, check=False)
+            if probe.returncode == 0 and probe.stdout.startswith("Python 3.13"):
+                return candidate
+    return None
+
+
+def measure_built_layer(build_dir: Path, runs: int = 9, python: str | None = None) -> dict:
+    """Cold import of the *built* ingest function on the built layer, under Python 3.13 (Lambda's runtime).
+
+    What Lambda loads: build_dir/IngestFunction/app.py with build_dir/CapiRelayLayer/python on the
+    path (the layer's own .pyc files, when `sam build` compiled them for 3.13) and nothing from this
+    checkout. boto3 is the runtime's, not the layer's: a import that needs it here fails loudly.
+    """
+    python = python or find_python313()
+    if python is None:
+        return {
+            "error": "no python3.13 found (set PYTHON313, put python3.13 on PATH, or install it with pyenv)"
+        }
+    build_dir = build_dir.resolve()
+    app, layer = build_dir / "IngestFunction" / "app.py", build_dir / "CapiRelayLayer" / "python"
+    if not app.exists() or not layer.is_dir():
+        return {"error": f"no built function and layer under {build_dir} (run `make build`)"}
+    body = RELAY_IMPORT.replace(repr(str(INGEST_APP)), repr(str(app)))
+    env = {**lambda_env(), "PYTHONPATH": str(layer)}
+    samples: list[float] = []
+    for index in range(runs + 1):  # the first run writes whatever .pyc the build did not ship
+        proc = subprocess.run(
+            [python, "-c", _TIMER.format(body=body)],
+            env=env,
+            cwd=str(build_dir),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            return {"error": f"import under {python} failed: {last}", "python": python}
+        if index:
+            samples.append(json.loads(proc.stdout.strip().splitlines()[-1])["cpu_ms"])
+    version = subprocess.run([python, "-V"], capture_output=True, text=True, check=False).stdout.strip()
+    return {"relay_cold_import_ms_py313": statistics.median(samples), "python": version, "runs": runs}

@@ -38,8 +38,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def local_stack(startup_timeout: float = 90.0) -> Iterator[dict]:
-    """The local relay as a subprocess; yields its READY info (URLs); always stopped on exit."""
+def local_stack(startup_timeout: float = 90.0, env: dict[str, str] | None = None) -> Iterator[dict]:
+    """The local relay as a subprocess; yields its READY info (URLs); always stopped on exit.
+
+    `env` overrides the stack's settings (bench/log_bytes.py: the template's log level and format)."""
+    overrides = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("META_", "AWS_ENDPOINT"))}
     env.update(
         PYTHONPATH=os.pathsep.join([str(ROOT / "layers"), str(ROOT)]),
@@ -54,6 +57,7 @@ def local_stack(startup_timeout: float = 90.0) -> Iterator[dict]:
         AWS_DEFAULT_REGION="us-east-1",
         POWERTOOLS_LOG_LEVEL="WARNING",  # a bench measures the relay, not the terminal
     )
+    env.update(overrides)
     log_path = ROOT / "build" / "bench-local-run.log"
     log_path.parent.mkdir(exist_ok=True)
     with open(log_path, "wb") as log:

@@ -31,15 +31,13 @@ class _Answer:
 
 
 class InMemorySession:
-    """Takes the POST MetaClient would send, keeps its body, answers 200 with Meta's shape."""
+    """Takes the POST MetaClient would send, keeps its body (`prepare` returns it), answers like Meta."""
 
     def __init__(self) -> None:
         self.last_body: bytes = b""
-        self.bytes_sent = 0
 
     def post(self, url: str, data: bytes, timeout: Any = None, **_: Any) -> _Answer:
         self.last_body = data
-        self.bytes_sent += len(data)
         return _Answer(data.count(b'"event_name"'))
 
     def close(self) -> None:

@@ -22,12 +22,26 @@ for _path in (str(ROOT), str(ROOT / "layers")):  # `python -m bench.run` from a 
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from bench import cold_import, cost, e2e, measure, package_size, sdk_side  # noqa: E402 - after sys.path
+from bench import cold_import, cost, e2e, log_bytes, measure, package_size, sdk_side  # noqa: E402
 from bench import events as bench_events  # noqa: E402
 
 TARGET_SPEEDUP = 1.5
 TARGET_IMPORT_RATIO = 0.7
 DEFAULT_MEMORY_MB = 256
+BASELINE = ROOT / "bench" / "baseline.json"  # the figures before issue 17, for the side-by-side table
+# issue 17's targets: (key, label, target, "min" = at least / "max" = at most)
+TARGETS = (
+    ("speedup_vs_sdk_single", "one-event request vs SDK (x)", 1.2, "min"),
+    ("speedup_vs_sdk", "per event, 1,000-event body vs SDK (x)", 2.0, "min"),
+    ("log_bytes_per_request", "log + metric bytes per one-event request", 500, "max"),
+    ("log_bytes_per_batch_request", "log + metric bytes per 100-event request", None, "max"),
+    ("fixed_usd_month", "fixed cost per month, no traffic ($)", 5.0, "max"),
+    ("cost_usd_month_100m_single", "100M one-event requests/month, HttpApi ($)", 180.0, "max"),
+    ("cost_usd_month_100m_single_function_url", "same, FrontDoor=FunctionUrl ($)", 80.0, "max"),
+    ("import_ratio", "cold import vs SDK + boto3 (ratio)", 0.35, "max"),
+    ("relay_cold_import_ms_py313", "cold import, built layer, Python 3.13 (ms)", None, "max"),
+    ("handler_cpu_ms", "ingest handler CPU per one-event request (ms)", None, "max"),
+)
 
 
 def _per_event(now: int, repeats: int, warmup: int = 3, n: int = 1000) -> dict:
@@ -94,11 +108,15 @@ def _per_event(now: int, repeats: int, warmup: int = 3, n: int = 1000) -> dict:
 
 
 def _memory_mb() -> int:
-    """The ingest function's MemorySize from template.yaml (its own, else Globals), else a default."""
+    """The ingest function's MemorySize from template.yaml (its own or its parameter's default, else
+    Globals), else a default."""
     template = ROOT / "template.yaml"
     if not template.exists():
         return DEFAULT_MEMORY_MB
     text = template.read_text(encoding="utf-8")
+    parameter = re.search(r"\n  IngestMemorySize:\n(?:    .*\n)*?    Default: (\d+)", text)
+    if parameter and "MemorySize: !Ref IngestMemorySize" in text:
+        return int(parameter.group(1))
     scopes = [
         re.search(r"\n  IngestFunction:\n(.*?)(?=\n  \S|\n\S|\Z)", text, re.S),
         re.search(r"\nGlobals:\n(.*?)(?=\n\S|\Z)", text, re.S),
@@ -137,25 +155,32 @@ def _cost_lines(money: dict) -> list[str]:
     lines = [
         "",
         f"monthly cost, us-east-1 list prices read {cost.READ_ON} (Lambda arm64 {money['memory_mb']} MB, "
-        f"{money['duration_ms']:.0f} ms a request incl. an assumed Meta round trip)",
-        f"    {'events/month':>14} {'relay, 1/request':>18} {'relay, 100/request':>20} {'CAPI Gateway':>14}",
+        f"{money['duration_ms']:.0f} ms a request incl. an assumed Meta round trip; "
+        f"log bytes {_fmt(money.get('log_bytes_per_request'), '.0f')} a request, measured)",
+        f"    {'events/month':>14} {'1/request HttpApi':>18} {'1/req FunctionUrl':>18} "
+        f"{'100/request':>12} {'CAPI Gateway':>13}",
     ]
     for row in money["rows"]:
-        relay, batched, gateway = (row[k]["total"] for k in ("relay", "relay_batched", "gateway"))
-        lines.append(
-            f"    {row['events_per_month']:>14,} {relay:>17.2f}$ {batched:>19.2f}$ {gateway:>13.2f}$"
+        relay, url, batched, gateway = (
+            row[k]["total"] for k in ("relay", "relay_function_url", "relay_batched", "gateway")
         )
-    even = money.get("break_even_events_per_month")
+        volume = f"{row['events_per_month']:>14,}"
+        lines.append(f"    {volume} {relay:>17.2f}$ {url:>17.2f}$ {batched:>11.2f}$ {gateway:>12.2f}$")
     lines.append(
         f"    marginal ${money['cost_usd_per_million']:.2f} per million events at 1/request, "
         f"${money['cost_usd_per_million_batched']:.3f} at 100/request; "
         f"fixed ${money['relay_fixed_usd_per_month']:.2f}/month"
     )
-    lines.append(
-        f"    at 1 event/request the Gateway costs less above ~{even / 1e6:.0f}M events/month"
-        if even
-        else "    the relay costs less at every volume modelled"
-    )
+    for door, key in (
+        ("HttpApi", "break_even_events_per_month"),
+        ("FunctionUrl", "break_even_events_per_month_function_url"),
+    ):
+        even = money.get(key)
+        lines.append(
+            f"    {door}, 1 event/request: the Gateway costs less above ~{even / 1e6:.0f}M events/month"
+            if even
+            else f"    {door}, 1 event/request: the relay costs less at every volume modelled"
+        )
     return lines
 
 
@@ -231,6 +256,48 @@ def report(figures: dict, sections: dict) -> str:
     return "\n".join(lines)
 
 
+def _baseline_figures() -> dict:
+    """Today's figures (bench/baseline.json, run before issue 17), under the new keys where they existed."""
+    if not BASELINE.exists():
+        return {}
+    old = json.loads(BASELINE.read_text(encoding="utf-8"))
+    details = old.get("details", {})
+    money = details.get("cost", {})
+    rows = {row["events_per_month"]: row for row in money.get("rows", [])}
+    assumed = (money.get("assumptions", {}).get("log_bytes_per_invocation") or {}).get("value")
+    return {
+        "speedup_vs_sdk_single": (details.get("per_event") or {}).get("speedup_vs_sdk_single"),
+        "speedup_vs_sdk": old.get("speedup_vs_sdk"),
+        "log_bytes_per_request": assumed,  # assumed then, not measured
+        "fixed_usd_month": money.get("relay_fixed_usd_per_month"),
+        "cost_usd_month_100m_single": (rows.get(10**8) or {}).get("relay", {}).get("total"),
+        "import_ratio": old.get("import_ratio"),
+    }
+
+
+def _met(value: float | None, target: float | None, sense: str) -> str:
+    if value is None or target is None:
+        return ""
+    ok = value >= target if sense == "min" else value <= target
+    if ok:
+        return "met"
+    off = target / value if sense == "min" else value / target
+    return f"MISSED ({off:.2f}x off)"
+
+
+def comparison(figures: dict, before: dict) -> str:
+    """Issue 17's table: today's figure (bench/baseline.json), this run's, the target, met or not."""
+    lines = ["", f"{'figure':52} {'today':>10} {'now':>10} {'target':>10}", "-" * 95]
+    for key, label, target, sense in TARGETS:
+        old, new = before.get(key), figures.get(key)
+        mark = ("≥ " if sense == "min" else "≤ ") + f"{target:g}" if target is not None else ""
+        assumed = key == "log_bytes_per_request" and old is not None
+        note = "  [today: assumed, not measured]" if assumed else ""
+        values = f"{_fmt(old, '.2f'):>10} {_fmt(new, '.2f'):>10} {mark:>10}"
+        lines.append(f"{label:52} {values}  {_met(new, target, sense)}{note}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -266,17 +333,42 @@ def main(argv: list[str] | None = None) -> int:
             "e2e",
             lambda: e2e.measure(events, singles=150 if args.quick else 600, batches=5 if args.quick else 20),
         )
+    if "e2e" not in args.skip:
+        _section(
+            sections,
+            "logs",
+            lambda: log_bytes.measure(
+                events, singles=60 if args.quick else 300, batches=3 if args.quick else 10
+            ),
+        )
     if "size" not in args.skip:
         _section(sections, "size", package_size.measure)
+    if "cold" not in args.skip:
+        _section(
+            sections,
+            "cold_import_py313",
+            lambda: cold_import.measure_built_layer(package_size.BUILD_DIR, runs=3 if args.quick else 9),
+        )
 
     per, cold, end, size = (sections.get(k, {}) for k in ("per_event", "cold_import", "e2e", "size"))
-    rtt = cost.ASSUMPTIONS["meta_round_trip_ms"][0]
-    # Lambda bills our own time plus the wait for Meta: the sandbox's own answer time is taken out
-    own = end.get("relay_own_p50_ms")
-    own_batch = (end.get("batched") or {}).get("relay_own_p50_ms")
-    single_ms = (own if own is not None else 10.0) + rtt
-    batch_ms = (own_batch if own_batch is not None else single_ms - rtt) + rtt
-    _section(sections, "cost", lambda: cost.model(single_ms, _memory_mb(), batch_duration_ms=batch_ms))
+    logs, cold313 = sections.get("logs", {}), sections.get("cold_import_py313", {})
+    memory = _memory_mb()
+    # Lambda bills the handler's CPU, slowed by the memory's CPU share, plus the wait for Meta
+    cpu = logs.get("handler_cpu_ms") or cost.ASSUMPTIONS["request_cpu_ms"][0]
+    cpu_batch = logs.get("handler_cpu_ms_batch") or cpu
+    single_ms, batch_ms = cost.duration_ms(cpu, memory), cost.duration_ms(cpu_batch, memory)
+    _section(
+        sections,
+        "cost",
+        lambda: cost.model(
+            single_ms,
+            memory,
+            batch_duration_ms=batch_ms,
+            log_bytes=logs.get("log_bytes_per_request"),
+            log_bytes_batch=logs.get("log_bytes_per_batch_request"),
+        ),
+    )
+    money = sections["cost"]
 
     figures = {
         "relay_us_per_event": per.get("relay_us_per_event"),
@@ -288,7 +380,18 @@ def main(argv: list[str] | None = None) -> int:
         "events_per_s": end.get("events_per_s"),
         "p99_ms": end.get("p99_ms"),
         "package_mb": size.get("package_mb"),
-        "cost_usd_per_million": sections["cost"].get("cost_usd_per_million"),
+        "cost_usd_per_million": money.get("cost_usd_per_million"),
+        "speedup_vs_sdk_single": per.get("speedup_vs_sdk_single"),
+        "log_bytes_per_request": logs.get("log_bytes_per_request"),
+        "log_bytes_per_batch_request": logs.get("log_bytes_per_batch_request"),
+        "handler_cpu_ms": logs.get("handler_cpu_ms"),
+        "fixed_usd_month": money.get("relay_fixed_usd_per_month"),
+        "cost_usd_month_100m_single": money.get("cost_usd_month_100m_single"),
+        "cost_usd_month_100m_single_function_url": money.get("cost_usd_month_100m_single_function_url"),
+        "break_even_events_per_month": money.get("break_even_events_per_month"),
+        "break_even_events_per_month_function_url": money.get("break_even_events_per_month_function_url"),
+        "relay_cold_import_ms_py313": cold313.get("relay_cold_import_ms_py313"),
+        "memory_mb": memory,
         "targets": {"speedup_vs_sdk": TARGET_SPEEDUP, "import_ratio": TARGET_IMPORT_RATIO},
         "machine": f"{platform.python_implementation()} {platform.python_version()}, "
         f"{platform.machine()}, {os.cpu_count()} CPUs",
@@ -297,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_at_start": load,
     }
     print(report(figures, sections))
+    print(comparison(figures, _baseline_figures()))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps({**figures, "details": sections}, indent=2, default=str) + "\n", encoding="utf-8"

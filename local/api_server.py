@@ -1,11 +1,16 @@
-"""API Gateway (HTTP API, payload v2.0) on 127.0.0.1, in front of the real ingest handler.
+"""API Gateway (HTTP API, payload v2.0) or a Lambda function URL on 127.0.0.1, before the ingest handler.
+
+template.yaml's FrontDoor picks one; here FRONT_DOOR=FunctionUrl (local.run) or `front_door=` does.
+A function URL has no routes (every method and path reaches the function, which answers 404 itself
+for anything but POST /events), a 6 MB payload limit and its own event details (`function_url_event`).
 
 What a deployed stack does around the Lambda is emulated here so local mode and the e2e tests meet
 the same behaviour: the v2.0 event shape (cookies moved out of the headers, lower-case header
 names, `X-Forwarded-For` extended with the source IP), CORS as template.yaml's CorsConfiguration
 (allowed origin echoed; others get no CORS headers, so the browser refuses), the 10 MB payload
 limit, `{"message": "Not Found"}` for other routes and `{"message": "Internal Server Error"}` when
-the handler raises. `GET /health` and the static `web/` folder under `/web/` are local-only extras.
+the handler raises. `GET /health`, the static `web/` folder under `/web/` and `GET /_local/logs` (what
+each invocation wrote to its log stream, local.log_stream; `?function=ingest`) are local-only extras.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 Handler = Callable[[dict, Any], Any]
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # HTTP API's own limit; the ingest handler enforces 1 MB
+FUNCTION_URL_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # a synchronous invocation's request payload limit
+HTTP_API, FUNCTION_URL = "HttpApi", "FunctionUrl"  # template.yaml's FrontDoor values
+FRONT_DOORS = (HTTP_API, FUNCTION_URL)
+FUNCTION_URL_ID = "localurlid0123456789abcdefghijkl"  # the 32-character id in <id>.lambda-url.<region>.on.aws
 ROUTE = ("POST", "/events")
 GRAPH_ROUTE = re.compile(r"/[^/]+/[^/]+/events")  # POST /{version}/{pixel_id}/events, as template.yaml
 CORS_METHODS = ("POST", "OPTIONS")
@@ -144,6 +153,35 @@ def _route_key(method: str, path: str) -> str:
     return "$default"
 
 
+def function_url_event(event: dict, region: str = "us-east-1") -> dict:
+    """The same request as a Lambda function URL (auth type NONE) hands it over, from an HTTP API event.
+
+    Both are payload 2.0; a function URL has no routes ("$default"), no account of the caller
+    ("anonymous"), its own host name, and null pathParameters/stageVariables.
+    """
+    domain = f"{FUNCTION_URL_ID}.lambda-url.{region}.on.aws"
+    context = {
+        **event["requestContext"],
+        "accountId": "anonymous",
+        "apiId": FUNCTION_URL_ID,
+        "domainName": domain,
+        "domainPrefix": FUNCTION_URL_ID,
+        "routeKey": "$default",
+        "authentication": None,
+    }
+    headers = dict(event.get("headers") or {})
+    if "host" in headers:
+        headers["host"] = domain
+    return {
+        **event,
+        "routeKey": "$default",
+        "headers": headers,
+        "requestContext": context,
+        "pathParameters": None,
+        "stageVariables": None,
+    }
+
+
 def _is_text(content_type: str) -> bool:
     ctype = content_type.split(";")[0].strip().lower()
     return not ctype or ctype.startswith(_TEXT_TYPES) or ctype.endswith("+json")
@@ -173,8 +211,18 @@ class ApiServer:
         allowed_origins: Iterable[str] = (),
         web_root: Path | None = WEB_ROOT,
         lock: threading.Lock | None = None,
-        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        max_payload_bytes: int | None = None,
+        front_door: str = HTTP_API,
+        log_stream: Any = None,
     ) -> None:
+        if front_door not in FRONT_DOORS:
+            raise ValueError(f"front_door must be one of {FRONT_DOORS}, not {front_door!r}")
+        self.front_door = front_door
+        self.log_stream = log_stream  # local.log_stream.LogStream, for GET /_local/logs
+        if max_payload_bytes is None:
+            max_payload_bytes = (
+                FUNCTION_URL_MAX_PAYLOAD_BYTES if front_door == FUNCTION_URL else MAX_PAYLOAD_BYTES
+            )
         self.handler = handler
         self.allowed_origins = tuple(o.strip().rstrip("/") for o in allowed_origins if o.strip())
         self.web_root = web_root
@@ -268,6 +316,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, {"content-type": "application/json"}, b'{"ok":true}')
         elif path == "/web" or path.startswith("/web/"):
             self._static(path[len("/web") :])
+        elif path == "/_local/logs" and self.api.log_stream is not None:
+            function = dict(parse_qsl(urlsplit(self.path).query)).get("function")
+            body = json.dumps({"invocations": self.api.log_stream.summary(function)}).encode()
+            self._reply(200, {"content-type": "application/json"}, body)
         else:
             self._not_found()
 
@@ -283,7 +335,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(400, {"content-type": "application/json"}, b'{"message":"Bad Request"}')
             self.close_connection = True
             return
-        if _route_key(self.command, split.path) == "$default":
+        function_url = self.api.front_door == FUNCTION_URL
+        if _route_key(self.command, split.path) == "$default" and not function_url:
             self._not_found()
             return
         event = http_api_event(
@@ -295,14 +348,19 @@ class _Handler(BaseHTTPRequestHandler):
             str(uuid.uuid4()),
             self.headers.get("Host", "127.0.0.1"),
         )
+        if function_url:
+            event = function_url_event(event)
         status, headers, cookies, raw = self.api.invoke(event)
-        # API Gateway: with CORS configured, the integration's own CORS headers are replaced.
+        # API Gateway and function URLs: with CORS configured, the function's own CORS headers are replaced.
         headers = {k: v for k, v in headers.items() if not k.startswith("access-control-")}
         allowed = self.api.cors_origin(self.headers.get("Origin"))
         if allowed is not None:
             headers["access-control-allow-origin"] = allowed
             headers["vary"] = "origin"
-        headers["apigw-requestid"] = event["requestContext"]["requestId"]
+        if function_url:
+            headers["x-amzn-requestid"] = event["requestContext"]["requestId"]
+        else:
+            headers["apigw-requestid"] = event["requestContext"]["requestId"]
         self._reply(status, headers, raw, cookies)
 
     do_PUT = do_PATCH = do_DELETE = do_POST  # other methods: the same path, so 404

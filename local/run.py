@@ -5,6 +5,9 @@ that Graph API), META_API_VERSION, META_PIXEL_ID (1234567890), META_ACCESS_TOKEN
 seeded into the local secret and accepted by the sandbox), RETRY_BASE_DELAY_S (5 here; 30 in
 Lambda). Also AWS_SERVER_PORT (4566) and SANDBOX_PORT (8089); 0 picks a free port. Any other
 handler variable (ALLOWED_ORIGINS, ALLOWED_URL_DOMAINS, DEFAULT_REGION, ...) passes through.
+FRONT_DOOR (HttpApi | FunctionUrl) picks the event format, as template.yaml's FrontDoor does;
+LOG_FORMAT (JSON | Text) and SYSTEM_LOG_LEVEL (WARN | INFO | DEBUG) emulate its LoggingConfig
+(local/log_stream.py: Lambda's START/END/REPORT lines, and the bytes each invocation writes).
 
 Ctrl-C or SIGTERM stops everything, the moto subprocess group included. The last line printed at
 start-up is `READY {json}` with every URL, for scripts and the e2e tests.
@@ -35,7 +38,11 @@ DEFAULTS = {
     "META_PIXEL_ID": "1234567890",
     "META_ACCESS_TOKEN": "local-dev-token",
     "RETRY_BASE_DELAY_S": "5",
+    "FRONT_DOOR": "HttpApi",  # template.yaml's defaults, from here down
+    "LOG_FORMAT": "JSON",
+    "SYSTEM_LOG_LEVEL": "WARN",
 }
+MEMORY_MB = {"ingest": 128, "retry": 128}  # template.yaml's MemorySize: only the REPORT line shows it
 HOST = "127.0.0.1"
 
 
@@ -57,6 +64,7 @@ class LocalStack:
         self.api: Any = None
         self.poller: Any = None
         self.bridge: Any = None
+        self.logs: Any = None
         self.info: dict[str, Any] = {}
 
     def start(self) -> dict[str, Any]:
@@ -94,10 +102,15 @@ class LocalStack:
         os.environ.setdefault("METRICS_NAMESPACE", "CapiRelay")
         os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", os.environ["METRICS_NAMESPACE"])
 
+        from local.log_stream import LogStream
         from local.metrics_bridge import MetricsBridge
 
         self.bridge = MetricsBridge(sys.stdout, aws.client("cloudwatch", endpoint))
-        sys.stdout = self.bridge  # Powertools prints EMF; CloudWatch Logs would extract it
+        # the functions print EMF (CloudWatch Logs would extract it) and log lines: both are counted
+        self.logs = LogStream(
+            self.bridge, log_format=setting("LOG_FORMAT"), system_level=setting("SYSTEM_LOG_LEVEL")
+        )
+        sys.stdout = self.logs
 
         from local.api_server import ApiServer
         from local.functions import load_handler
@@ -107,10 +120,18 @@ class LocalStack:
         origins = [o for o in os.environ["ALLOWED_ORIGINS"].split(",") if o.strip()]
         if self.sandbox:  # the example page's stand-in Pixel reports to the Test Events page
             self.sandbox.allow_origins(origins)
-        self.api = ApiServer(load_handler("ingest"), HOST, api_port, allowed_origins=origins, lock=lock)
+        self.api = ApiServer(
+            self.logs.wrap(load_handler("ingest"), "ingest", MEMORY_MB["ingest"]),
+            HOST,
+            api_port,
+            allowed_origins=origins,
+            lock=lock,
+            front_door=setting("FRONT_DOOR"),
+            log_stream=self.logs,
+        )
         self.api.start()
         self.poller = RetryPoller(
-            load_handler("retry"),
+            self.logs.wrap(load_handler("retry"), "retry", MEMORY_MB["retry"]),
             aws.client("sqs", endpoint),
             names["retry_queue_url"],
             names["retry_queue_arn"],
@@ -130,6 +151,8 @@ class LocalStack:
             "aws_pid": self.moto.pid,
             "region": aws.REGION,
             "pixel_id": pixels[0] if pixels else None,
+            "front_door": setting("FRONT_DOOR"),
+            "logs_url": f"{api_url}/_local/logs",
             **names,
         }
         return self.info

@@ -2,23 +2,36 @@
 
 API Gateway routes only POST /events and POST /{version}/{pixel_id}/events (Meta's own shape, the
 "Graph door") here, so rawPath is the router: Powertools' event handler would add ~70 ms of imports
-to every cold start for nothing.
+to every cold start for nothing. A function URL (FrontDoor=FunctionUrl) sends every method and path
+here; anything but those two routes answers 404 before any work.
+
+CloudWatch bills each byte written here: one INFO line per request (counts, codes, request id) and one
+EMF document of the non-zero counts. Powertools' Lambda-context keys (ARN, memory, cold start, ...)
+would repeat on every line what Lambda's own REPORT line and metrics already say.
 """
 
 import json
 import time
 
-from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.logging import correlation_paths
-
 from capi_relay import graph_shape
 from capi_relay.errors import BadRequest, MetaError, QueueUnavailable
 from capi_relay.relay import relay
-from relay_aws import config, graph_client, http_request, log_privacy, metrics, retry_queue, settings, token
+from relay_aws import (
+    config,
+    emf,
+    graph_client,
+    http_request,
+    log_privacy,
+    metrics,
+    retry_queue,
+    settings,
+    token,
+)
 
 logger = log_privacy.logger()  # service and level from the template; user-data keys masked
-recorder = Metrics(namespace=settings.load().metrics_namespace)  # dimension service=capi-relay (template)
+recorder = emf.Metrics(namespace=settings.load().metrics_namespace, service=settings.load().service)
 RETRY_LATER = {"Retry-After": "5"}
+NOT_FOUND = json.dumps({"message": "Not Found"})  # what API Gateway answers for another route
 
 
 def post_events(event: dict, graph: bool = False) -> tuple[int, dict, dict]:
@@ -35,45 +48,43 @@ def post_events(event: dict, graph: bool = False) -> tuple[int, dict, dict]:
         all_or_nothing=graph,
     )
     metrics.record_relay(recorder, result)
-    logger.info(
-        "relayed",
-        status=result.status,
-        count=result.received,
-        event_ids=result.event_ids,
-        warnings=result.warnings,
-        meta_errors=result.meta_errors,
-    )
+    logger.info("relayed", request_id=request.request_id, **metrics.outcome_fields(result))
+    logger.debug("event ids", request_id=request.request_id, event_ids=result.event_ids)
     return result.status, result.body, {}
 
 
-def refused(error: BadRequest) -> tuple[int, dict, dict]:
-    logger.info("rejected", status=error.status, errors=error.codes())  # field paths and codes, never values
+def refused(error: BadRequest, event: dict) -> tuple[int, dict, dict]:
+    # field paths and codes, never values
+    logger.info(
+        "rejected", request_id=http_request.request_id(event), status=error.status, errors=error.codes()
+    )
     metrics.record_refused(recorder, error)
     return error.status, error.body(), {}
 
 
-def unavailable(error: Exception, code: str, message: str) -> tuple[int, dict, dict]:
+def unavailable(error: Exception, code: str, message: str, event: dict) -> tuple[int, dict, dict]:
     # the message or traceback could hold request data: only the exception's type is logged
-    logger.error(code, error_class=type(error).__name__)
+    logger.error(code, request_id=http_request.request_id(event), error_class=type(error).__name__)
     body = {"errors": [{"index": None, "field": "request", "code": code, "message": message}]}
     return 503, body, RETRY_LATER
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @recorder.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
-    graph = graph_shape.is_graph_route(event.get("rawPath"))
+    graph = graph_shape.is_graph_route(event.get("rawPath")) and http_request.is_post(event)
+    if not (graph or http_request.is_post_events(event)):  # a function URL sends every method and path
+        return {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "body": NOT_FOUND}
     try:
         status, body, headers = post_events(event, graph)
     except BadRequest as error:
-        status, body, headers = refused(error)
+        status, body, headers = refused(error, event)
     except (QueueUnavailable, MetaError) as error:
         status, body, headers = unavailable(
-            error, "unavailable", "neither Meta nor the queue took the events"
+            error, "unavailable", "neither Meta nor the queue took the events", event
         )
     except Exception as error:  # a bug must still answer JSON, never a stack trace
         status, body, headers = unavailable(
-            error, "internal_error", "unexpected error; send the events again"
+            error, "internal_error", "unexpected error; send the events again", event
         )
     if graph:  # Meta's answer shape, so the SDKs raise their usual errors
         status, body = graph_shape.answer(status, body, (event.get("requestContext") or {}).get("requestId"))

@@ -3,17 +3,16 @@
 import json
 import time
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from capi_relay.delivery import dead_letter_message
 from capi_relay.errors import MetaError, TokenMetaError, TransientMetaError
 from capi_relay.redeliver import redeliver
-from relay_aws import graph_client, log_privacy, metrics, retry_queue, settings, token
+from relay_aws import emf, graph_client, log_privacy, metrics, retry_queue, settings, token
 
 logger = log_privacy.logger()  # service and level from the template; user-data keys masked
-recorder = Metrics(namespace=settings.load().metrics_namespace)  # dimension service=capi-relay (template)
+recorder = emf.Metrics(namespace=settings.load().metrics_namespace, service=settings.load().service)
 # every record failing (Meta down) is still a partial response: no invocation error, no traceback
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 meta_down: list[MetaError] = []  # Meta unreachable during this batch: fail the rest at once

@@ -56,8 +56,19 @@ class _Request(Protocol):
 # --- browsers: origin and URL allow-lists --------------------------------------------------------
 
 
+CACHED_TEXT_MAX = 2048  # origins and URLs up to this length are remembered (bounded memory)
+
+
 def _origin_key(value: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of a serialized origin, or None when it is not an http(s) origin."""
+    """(scheme, host, port) of a serialized origin, or None when it is not an http(s) origin.
+
+    A browser sends the same Origin on every request: the parse is remembered (LRU, short ones only).
+    """
+    return _cached_origin_key(value) if len(value) <= CACHED_TEXT_MAX else parse_origin(value)
+
+
+def parse_origin(value: str) -> tuple[str, str, int] | None:
+    """_origin_key without the cache."""
     value = value.strip().lower().rstrip("/")
     if _AMBIGUOUS_URL.search(value):
         return None
@@ -72,6 +83,9 @@ def _origin_key(value: str) -> tuple[str, str, int] | None:
     if parts.path or parts.query or parts.fragment:
         return None
     return parts.scheme, hostname.rstrip("."), port or _DEFAULT_PORTS[parts.scheme]
+
+
+_cached_origin_key = lru_cache(maxsize=256)(parse_origin)
 
 
 def check_origin(origin: str | None, allowed: Iterable[str]) -> bool:
@@ -129,23 +143,45 @@ def _domain_entry(entry: str) -> str:
     return _host_key(entry.removeprefix("*.").lstrip("."))
 
 
-def check_url_domain(event_source_url: str | None, allowed_domains: Iterable[str]) -> bool:
-    """True when the URL is http(s) on an allowed domain or one of its subdomains.
-
-    Refuses what a browser would read differently from us: user info ("good.example@evil.example"),
-    backslashes, whitespace and control characters.
-    """
-    if not isinstance(event_source_url, str) or _AMBIGUOUS_URL.search(event_source_url):
-        return False
+def url_host(url: str) -> str | None:
+    """The host key of an http(s) URL, or None for what a browser would read differently from us:
+    user info ("good.example@evil.example"), backslashes, whitespace and control characters."""
+    if _AMBIGUOUS_URL.search(url):
+        return None
     try:
-        parts = urlsplit(event_source_url)
+        parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        return False
+        return None
     hostname = parts.hostname  # a property that parses netloc again on every read
     if parts.scheme.lower() not in _DEFAULT_PORTS or not hostname or "@" in parts.netloc:
+        return None
+    return _host_key(hostname)
+
+
+_cached_url_host = lru_cache(maxsize=1024)(url_host)  # a site's hosts repeat; bounded, short ones only
+# "http(s)://" + an authority of plain host characters (and a port), then the end, "/", "?" or "#":
+# urlsplit would take exactly this authority as netloc, so its host is that of the URL cut after it
+_PLAIN_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?=[/?#]|\Z)")
+
+
+def page_host(url: str) -> str | None:
+    """url_host(url), remembered per scheme and authority: pages differ, their host rarely does."""
+    if _AMBIGUOUS_URL.search(url):
+        return None
+    plain = _PLAIN_ORIGIN.match(url)
+    if plain is not None and plain.end() <= CACHED_TEXT_MAX:
+        return _cached_url_host(plain.group())
+    return url_host(url)
+
+
+def check_url_domain(event_source_url: str | None, allowed_domains: Iterable[str]) -> bool:
+    """True when the URL is http(s) on an allowed domain or one of its subdomains (see url_host)."""
+    if not isinstance(event_source_url, str):
         return False
-    host = _host_key(hostname)
+    host = page_host(event_source_url)
+    if host is None:
+        return False
     for entry in allowed_domains:
         domain = _domain_entry(entry)
         if domain and (host == domain or host.endswith("." + domain)):

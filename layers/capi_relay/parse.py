@@ -42,6 +42,25 @@ def _finite(text: str) -> float:
     return value
 
 
+# json.loads with keyword arguments builds a new JSONDecoder on every call: this one is built once
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite)
+
+
+def json_text(body: bytes | str) -> str:
+    """What json.loads decodes before parsing: bytes in their detected encoding (UTF-8/16/32, BOM
+    dropped), a str as it is (but a leading BOM refused, as json.loads refuses it)."""
+    if isinstance(body, str):
+        if body.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", body, 0)
+        return body
+    return body.decode(json.detect_encoding(body), "surrogatepass")
+
+
+def load_json(body: bytes | str) -> Any:
+    """json.loads(body, parse_constant=..., parse_float=...), with the decoder built once."""
+    return _DECODER.decode(json_text(body))
+
+
 def _request_error(code: str, message: str, field: str = "body") -> BadRequest:
     return BadRequest([FieldError(None, field, code, message)])
 
@@ -54,7 +73,7 @@ def _load(body: bytes, config: RelayConfig) -> Any:
     if not body.strip():
         raise _request_error("body_empty", 'the body is empty; send a JSON event or {"data": [...]}')
     try:
-        return json.loads(body, parse_constant=_reject_constant, parse_float=_finite)
+        return load_json(body)
     except RecursionError:
         raise _request_error(
             "nesting_too_deep", f"JSON nesting is limited to {config.max_depth} levels"

@@ -1,4 +1,9 @@
-"""An API Gateway HTTP API (payload v2.0) event → the domain's IngestRequest."""
+"""An API Gateway HTTP API event or a Lambda function URL event (both payload v2.0) → IngestRequest.
+
+The two differ little: a function URL's event has routeKey "$default" (it has no routes: every method
+and path reaches the function), a `<id>.lambda-url.<region>.on.aws` domainName and accountId
+"anonymous"; headers, cookies, requestContext.http.sourceIp, requestId and the body are the same.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,31 @@ from typing import Any
 
 from capi_relay.errors import BadRequest, FieldError
 from capi_relay.model import IngestRequest
+
+ROUTE_KEY = "POST /events"  # template.yaml's HttpApi route
+PATH = "/events"
+
+
+def is_post_events(event: Any) -> bool:
+    """True for POST /events: always through the HTTP API's route; checked for a function URL's."""
+    raw: Mapping[str, Any] = getattr(event, "raw_event", event) or {}
+    if raw.get("routeKey") == ROUTE_KEY:
+        return True
+    http = (raw.get("requestContext") or {}).get("http") or {}
+    return http.get("method") == "POST" and (raw.get("rawPath") or http.get("path")) == PATH
+
+
+def is_post(event: Any) -> bool:
+    """True for a POST, in either front door's event format."""
+    raw: Mapping[str, Any] = getattr(event, "raw_event", event) or {}
+    method = ((raw.get("requestContext") or {}).get("http") or {}).get("method")
+    return method == "POST" or str(raw.get("routeKey", "")).startswith("POST ")
+
+
+def request_id(event: Any) -> str | None:
+    """The front door's id of this request (API Gateway's or the function URL's), for the logs."""
+    raw: Mapping[str, Any] = getattr(event, "raw_event", event) or {}
+    return (raw.get("requestContext") or {}).get("requestId")
 
 
 def parse(event: Any) -> IngestRequest:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 MASK = "***"
+OMITTED_KEYS = ("location", "timestamp", "xray_trace_id")  # Powertools' keys CloudWatch makes redundant
 MAX_DEPTH = 32  # deeper than any record we write: whatever lies below is masked whole
 # Compared lower-case with "-" read as "_": "X-Api-Key" and "x_api_key" are one key.
 SENSITIVE_KEYS = frozenset(
@@ -60,14 +61,26 @@ def dumps(record: dict) -> str:
 def logger(**options: Any) -> Any:
     """A Powertools Logger whose every line goes through `dumps` (service and level from the env).
 
+    Without Powertools' `location` (function:line), `timestamp` and `xray_trace_id` keys: CloudWatch
+    bills each byte, stamps every log event itself (@timestamp, what Logs Insights sorts by), and an
+    X-Ray id (Lambda sets one in the environment even with tracing off) is 35 bytes.
+
     Powertools sets up one handler per service, for the first Logger made in the process; a later
     Logger with the same service reuses it. Several functions share a process in local mode and
-    tests, so the handler's formatter is made to mask here even when another Logger made it.
+    tests, so the handler's formatter is made to mask (and to leave those keys out) here even when
+    another Logger made it.
     """
     from aws_lambda_powertools import Logger
 
+    for key in OMITTED_KEYS:
+        options.setdefault(key, None)
     log = Logger(json_serializer=dumps, **options)
     formatter = log.registered_formatter
     if getattr(formatter, "json_serializer", dumps) is not dumps:
         formatter.json_serializer = dumps
+    log_format = getattr(formatter, "log_format", None)
+    if isinstance(log_format, dict):
+        for key in OMITTED_KEYS:
+            if options[key] is None and log_format.get(key) is not None:
+                log_format[key] = None  # None: Powertools leaves the key out
     return log

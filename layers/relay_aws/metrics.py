@@ -1,7 +1,8 @@
-"""Relay outcomes → CloudWatch metrics (EMF through Powertools), names from metric_names.
+"""Relay outcomes → CloudWatch metrics (EMF), names from metric_names; zero counts are not written.
 
-One dimension only (`service`, which Powertools adds): coverage and rates are computed on the
-dashboard with metric math, e.g. coverage of em = MatchKeyEm / (EventsSent + EventsQueued).
+One dimension only (`service`): rates are computed with metric math (alarms, dashboard). A count of
+zero is left out (CloudWatch bills a custom metric for each hour it receives a value; the alarms fill
+a missing value with 0). Match-key coverage is not a metric: see metric_names.MATCH_KEY_LOG_FIELDS.
 """
 
 from __future__ import annotations
@@ -15,16 +16,39 @@ _COUNT = "Count"  # aws_lambda_powertools.metrics.MetricUnit.Count, without impo
 
 
 def record_relay(metrics: Any, result: Any) -> None:
-    """Counts of one POST /events (a capi_relay RelayResult); zeros too, so sums and ratios stay defined."""
+    """Counts of one POST /events (a capi_relay RelayResult), those above zero."""
     add = metrics.add_metric
     add(name=names.EVENTS_RECEIVED, unit=_COUNT, value=result.received)
-    add(name=names.EVENTS_SENT, unit=_COUNT, value=result.sent)
-    add(name=names.EVENTS_QUEUED, unit=_COUNT, value=result.queued)
-    add(name=names.EVENTS_REJECTED, unit=_COUNT, value=result.rejected)
-    add(name=names.EVENTS_DEAD_LETTERED, unit=_COUNT, value=result.dead_lettered)
-    for key, metric in names.MATCH_KEYS.items():
-        add(name=metric, unit=_COUNT, value=(result.match_keys or {}).get(key, 0))
-    record_meta_errors(metrics, result.meta_errors or ())
+    if result.sent:
+        add(name=names.EVENTS_SENT, unit=_COUNT, value=result.sent)
+    if result.queued:
+        add(name=names.EVENTS_QUEUED, unit=_COUNT, value=result.queued)
+    if result.rejected:
+        add(name=names.EVENTS_REJECTED, unit=_COUNT, value=result.rejected)
+    if result.dead_lettered:
+        add(name=names.EVENTS_DEAD_LETTERED, unit=_COUNT, value=result.dead_lettered)
+    if result.meta_errors:
+        record_meta_errors(metrics, result.meta_errors)
+
+
+def outcome_fields(result: Any) -> dict[str, Any]:
+    """The fields of the one INFO line per request: counts above zero, match-key counts, warning codes
+    and Meta error summaries; never values (event ids are logged at DEBUG)."""
+    fields: dict[str, Any] = {"status": result.status, "count": result.received}
+    for name in ("sent", "queued", "rejected", "dead_lettered"):
+        if value := getattr(result, name):
+            fields[name] = value
+    accepted = result.received - result.rejected
+    if accepted:
+        fields[names.ACCEPTED_LOG_FIELD] = accepted
+    for key, count in (result.match_keys or {}).items():
+        if count and key in names.MATCH_KEY_LOG_FIELDS:
+            fields[names.MATCH_KEY_LOG_FIELDS[key]] = count
+    if result.warnings:
+        fields["warnings"] = sorted({f"{w.get('field')}:{w.get('code')}" for w in result.warnings})
+    if result.meta_errors:
+        fields["meta_errors"] = result.meta_errors  # rare, and what an operator needs (fbtrace_id)
+    return fields
 
 
 def record_refused(metrics: Any, error: Any) -> None:
@@ -37,22 +61,21 @@ def record_refused(metrics: Any, error: Any) -> None:
 def record_redelivery(metrics: Any, *, sent: int = 0, dead_lettered: int = 0, requeued: int = 0) -> None:
     """Counts of one retried message; EventsReceived is not counted again (the ingest counted it)."""
     add = metrics.add_metric
-    add(name=names.EVENTS_SENT, unit=_COUNT, value=sent)
-    add(name=names.EVENTS_DEAD_LETTERED, unit=_COUNT, value=dead_lettered)
+    if sent:
+        add(name=names.EVENTS_SENT, unit=_COUNT, value=sent)
+    if dead_lettered:
+        add(name=names.EVENTS_DEAD_LETTERED, unit=_COUNT, value=dead_lettered)
     if requeued:
         add(name=names.EVENTS_QUEUED, unit=_COUNT, value=requeued)
 
 
 def record_meta_errors(metrics: Any, errors: Iterable[Any]) -> None:
-    """MetaErrors plus one metric per class (MetaErrorsToken feeds the token alarm)."""
+    """One metric per class of Graph error (MetaErrorsToken feeds the token alarm); no total."""
     by_class: dict[str, int] = {}
     for error in errors:
         summary = error.summary() if hasattr(error, "summary") else error
         error_class = summary.get("error_class", "meta")
         by_class[error_class] = by_class.get(error_class, 0) + 1
-    if not by_class:
-        return
-    metrics.add_metric(name=names.META_ERRORS, unit=_COUNT, value=sum(by_class.values()))
     for error_class, count in by_class.items():
         metric = names.META_ERRORS_BY_CLASS.get(error_class)
         if metric:

@@ -18,7 +18,7 @@ from collections import Counter
 import pytest
 
 from local import aws
-from tests.conftest import META_TOKEN, PIXEL_ID
+from tests.conftest import BOTH_FRONT_DOORS, META_TOKEN, PIXEL_ID
 from tests.e2e.local_stack import LocalStackProcess, wait_for
 
 CANARY_EMAIL = " Canary.7F3A.e2e@Example.com "
@@ -73,6 +73,7 @@ def delivered_ids(stack: LocalStackProcess, test_code: str) -> Counter:
 # --- the happy path --------------------------------------------------------------------------
 
 
+@BOTH_FRONT_DOORS
 def test_raw_event_arrives_hashed_enriched_and_no_raw_value_is_kept_anywhere(local_stack):
     # Given a browser-like request: raw customer data, the Pixel's cookie, an fbclid in the page URL
     test_code, event_id = code(), str(uuid.uuid4())
@@ -100,6 +101,7 @@ def test_raw_event_arrives_hashed_enriched_and_no_raw_value_is_kept_anywhere(loc
     assert not any(r["token_in_query"] for r in local_stack.sandbox("GET", "/_sandbox/requests"))
 
 
+@BOTH_FRONT_DOORS
 def test_metrics_reach_the_local_cloudwatch(local_stack):
     # Given one event relayed
     assert local_stack.post_events(event(), headers={"User-Agent": UA}).status_code == 200
@@ -176,6 +178,7 @@ def test_meta_that_got_the_event_but_answered_500_sees_it_again_with_the_same_ev
     assert copies[0] == copies[1]
 
 
+@BOTH_FRONT_DOORS
 def test_expired_token_holds_events_in_the_queue_until_the_secret_is_updated(local_stack):
     # Given the token was rotated at Meta but the relay's secret still holds the old one
     local_stack.sandbox("POST", "/_sandbox/token", json={"token": "rotated-token-e2e"})
@@ -205,6 +208,7 @@ def test_expired_token_holds_events_in_the_queue_until_the_secret_is_updated(loc
     assert "rotated-token-e2e" not in local_stack.log()
 
 
+@BOTH_FRONT_DOORS
 def test_event_meta_rejects_goes_to_the_dlq_with_a_reason_and_its_batch_mates_are_delivered(local_stack):
     # Given Meta permanently refuses any request that holds a Lead
     local_stack.sandbox("POST", "/_sandbox/faults", json={"kind": "reject", "event_name": "Lead"})
@@ -292,6 +296,7 @@ def test_body_over_the_api_gateway_limit_gets_413_before_the_handler(local_stack
     assert local_stack.post_events(event(), headers={"User-Agent": UA}).status_code == 200
 
 
+@BOTH_FRONT_DOORS
 def test_cors_preflight_answers_allowed_origins_only(local_stack):
     # Given the stack's default allow-list (its own origin)
     allowed, other = local_stack.info["api"], "https://evil.example"
@@ -323,3 +328,22 @@ def test_interrupt_stops_every_server_and_process(sig):
     assert exit_code == 0, stack.log()[-2000:]
     assert stack.leftovers() == []
     stack.remove_log()
+
+
+def test_a_function_url_answers_404_for_other_paths_and_methods_and_keeps_serving(request):
+    # Given the stack behind a function URL, which sends every method and path to the function
+    stack = request.getfixturevalue("function_url_stack_server")
+    stack.reset(META_TOKEN)
+    base, session = stack.info["api"], stack.session()
+    # When a stranger probes other paths and methods
+    answers = [
+        session.post(f"{base}/admin", json=event(), timeout=10),
+        session.put(f"{base}/events", json=event(), timeout=10),
+        session.post(f"{base}/", json=event(), timeout=10),
+    ]
+    # Then each gets 404, nothing reaches Meta, and POST /events still works
+    assert [a.status_code for a in answers] == [404, 404, 404]
+    assert all(a.json() == {"message": "Not Found"} for a in answers)
+    assert stack.sandbox("GET", "/_sandbox/events") == []
+    assert stack.post_events(event(), headers={"User-Agent": UA}).status_code == 200
+    assert stack.info["front_door"] == "FunctionUrl"

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from local.functions import load_handler
+from tests.integration import lambda_events
 from tests.integration.lambda_events import LambdaContext, sqs_event
 
 ORIGIN = "https://shop.example"
@@ -102,8 +103,17 @@ def handler_env(relay_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> d
     return env
 
 
+@pytest.fixture(params=["HttpApi", "FunctionUrl"])
+def front_door(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each handler test runs behind both of template.yaml's front doors: http_event() builds the
+    HTTP API's event or the function URL's."""
+    monkeypatch.setattr(lambda_events, "FRONT_DOOR", request.param)
+    return str(request.param)
+
+
 @pytest.fixture
 def handlers(
+    front_door: str,
     handler_env: dict[str, str],
     local_aws: Any,
     graph_sandbox: Any,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
+FRONT_DOOR = "HttpApi"  # "FunctionUrl": http_event() builds a function URL's event (conftest's `front_door`)
 
 
 @dataclass
@@ -64,6 +65,10 @@ def http_event(
     if query is not None:
         event["queryStringParameters"] = query
         event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    if FRONT_DOOR == "FunctionUrl":
+        from local.api_server import function_url_event
+
+        return function_url_event(event)
     return event
 
 

@@ -411,9 +411,14 @@ def test_template_routes_the_graph_path_to_the_ingest_function_and_outputs_its_b
     from tests.integration.test_template_monitoring import TEMPLATE, CfnLoader
 
     template = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506 (SafeLoader)
-    events = template["Resources"]["IngestFunction"]["Properties"]["Events"].values()
-    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events if e["Type"] == "HttpApi"}
-    assert routes == {("POST", "/events"), ("POST", "/{version}/{pixel_id}/events")}
+    resources = template["Resources"]
+    routes = {
+        r["Properties"]["RouteKey"] for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Route"
+    }
+    assert routes == {"POST /events", "POST /{version}/{pixel_id}/events"}
+    # API Gateway may invoke the function for both routes (the permission's source ARN covers them)
+    source = json.dumps(resources["HttpApiInvokePermission"]["Properties"]["SourceArn"])
+    assert '${HttpApi}/*/POST/*"' in source
     assert GRAPH_ROUTE.fullmatch("/v24.0/1234567890/events")  # the local API server serves it too
     output = json.dumps(template["Outputs"]["GraphBaseUrl"]["Value"])
     assert "execute-api" in output and "CustomDomainName" in output and "/events" not in output

@@ -106,22 +106,56 @@ def test_browser_event_gets_fbp_from_cookie_and_fbc_from_fbclid(handlers, graph_
     )
 
 
-def test_sent_event_emits_counts_and_match_keys_with_the_service_dimension_only(handlers, capsys):
+def test_sent_event_emits_its_non_zero_counts_with_the_service_dimension_only(handlers, capsys):
     # Given the sample purchase (email, phone, external id, IP and user agent)
     # When it is sent
     status, _ = handlers.ingest(http_event())
-    # Then the EMF metrics count it, its match keys, and carry one dimension: service
+    # Then one EMF document counts it, with one dimension (service) and no zero-valued metric
     out = capsys.readouterr().out
     totals = emitted_metrics(out)
     assert status == 200
-    assert totals["EventsReceived"] == 1 and totals["EventsSent"] == 1 and totals["EventsQueued"] == 0
-    assert totals["MatchKeyEm"] == 1 and totals["MatchKeyPh"] == 1 and totals["MatchKeyIpUa"] == 1
-    assert totals["MatchKeyFbp"] == 0
+    assert totals == {"EventsReceived": 1, "EventsSent": 1}
     blobs = [line for line in log_lines(out) if "_aws" in line]
+    assert len(blobs) == 1
     assert {tuple(map(tuple, d["Dimensions"])) for b in blobs for d in b["_aws"]["CloudWatchMetrics"]} == {
         (("service",),)
     }
     assert {b["_aws"]["CloudWatchMetrics"][0]["Namespace"] for b in blobs} == {"CapiRelay"}
+    # ... and the request's one INFO line carries the match keys the dashboard sums (never their values)
+    [line] = [entry for entry in log_lines(out) if entry.get("message") == "relayed"]
+    assert (line["k_em"], line["k_ph"], line["k_xid"], line["k_ipua"], line["accepted"]) == (1, 1, 1, 1, 1)
+    assert "k_fbp" not in line and "k_fbc" not in line
+
+
+def test_one_event_request_writes_one_log_line_and_one_emf_document(handlers, capsys):
+    # Given a warm function (the first request's cold-start work is not what every request costs),
+    # alone in its process as in Lambda: the retry function's Lambda-context keys, which another test
+    # left on the log formatter both share here, are not the ingest function's
+    import sys
+
+    shared = sys.modules[handlers.ingest_handler.__module__].logger
+    shared.remove_keys(["cold_start", "function_name", "function_memory_size", "function_arn"])
+    shared.remove_keys(["function_request_id", "correlation_id"])
+    handlers.ingest(http_event())
+    capsys.readouterr()
+    # When a browser's one-event request is relayed
+    status, _ = handlers.ingest(http_event())
+    # Then it writes two lines, the outcome and the metrics (CloudWatch Logs bills every byte) ...
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert status == 200 and len(lines) == 2
+    outcome, emf = log_lines(out)
+    # ... the outcome without Powertools' per-line context (Lambda's REPORT line and metrics say it)
+    assert set(outcome) == {
+        *("level", "message", "service", "request_id", "status", "count", "sent", "accepted"),
+        *("k_em", "k_ph", "k_xid", "k_ipua"),
+    }
+    # ... and the metrics once each, as numbers, no zeros
+    assert {k: v for k, v in emf.items() if k != "_aws"} == {
+        "service": "capi-relay",
+        "EventsReceived": 1,
+        "EventsSent": 1,
+    }
 
 
 TOO_DEEP = '{"event_name": "Lead", "custom_data": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}"
@@ -216,4 +250,30 @@ def test_unreadable_secret_answers_503_because_callers_cannot_be_checked(handler
     status, body = handlers.ingest(http_event())
     # Then the caller is told to send again later; nothing went to Meta
     assert status == 503 and body["errors"][0]["code"] == "unavailable"
+    assert sent_events(graph_sandbox) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/events"),
+        ("POST", "/"),
+        ("POST", "/events/../admin"),
+        ("PUT", "/events"),
+        ("POST", "/Events"),
+    ],
+)
+def test_a_function_url_request_other_than_post_events_gets_404_and_reaches_nobody(
+    handlers, graph_sandbox, method, path
+):
+    # Given a function URL, which hands the function every method and path (it has no routes)
+    from local.api_server import function_url_event
+
+    event = function_url_event(http_event())
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    # When a stranger probes another path or method with a valid body
+    response = handlers.ingest_handler(event, None)
+    # Then the answer is API Gateway's 404 for an unknown route, and nothing went to Meta
+    assert response["statusCode"] == 404 and json.loads(response["body"]) == {"message": "Not Found"}
     assert sent_events(graph_sandbox) == []

@@ -52,9 +52,29 @@ def _cfn_tag(loader: CfnLoader, tag_suffix: str, node: yaml.Node) -> dict:
 CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 
-@pytest.fixture(scope="module")
-def template() -> dict:
-    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506 (SafeLoader)
+FRONT_DOORS = ("HttpApi", "FunctionUrl")  # template.yaml's FrontDoor parameter
+
+
+def resolve_front_door(node: Any, front_door: str) -> Any:
+    """The template as CloudFormation sees it for one FrontDoor: `Fn::If` on UseHttpApi/UseFunctionUrl
+    resolved, `AWS::NoValue` dropped; every other condition is left as written."""
+    if isinstance(node, list):
+        return [resolve_front_door(item, front_door) for item in node]
+    if not isinstance(node, dict):
+        return node
+    choice = node.get("Fn::If")
+    if isinstance(choice, list) and choice[0] in ("UseHttpApi", "UseFunctionUrl"):
+        holds = (choice[0] == "UseHttpApi") == (front_door == "HttpApi")
+        return resolve_front_door(choice[1] if holds else choice[2], front_door)
+    return {k: resolve_front_door(v, front_door) for k, v in node.items() if v != {"Ref": "AWS::NoValue"}}
+
+
+@pytest.fixture(scope="module", params=FRONT_DOORS)
+def template(request) -> dict:
+    raw = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506 (SafeLoader)
+    resolved = resolve_front_door(raw, request.param)
+    resolved["FrontDoor"] = request.param
+    return resolved
 
 
 @pytest.fixture(scope="module")
@@ -93,12 +113,22 @@ def alarm_metrics(props: dict) -> list[dict]:
     return found
 
 
+def _stand_ins(text: str) -> str:
+    return re.sub(r"\$\{([^}]+)\}", lambda m: f"<{m.group(1)}>", text)
+
+
 def dashboard_body(template: dict) -> dict:
-    """The dashboard JSON with every ${...} of its !Sub replaced by a stand-in, parsed."""
+    """The dashboard JSON with its !Sub variables put in and every other ${...} a stand-in, parsed."""
     body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    variables: dict = {}
+    if isinstance(body, list):  # !Sub [text, {name: value}]: the front door's rows
+        body, variables = body
     assert isinstance(body, str), "DashboardBody is a !Sub of one JSON string"
+    for name, value in variables.items():
+        text = value["Fn::Sub"] if isinstance(value, dict) else value
+        body = body.replace("${" + name + "}", _stand_ins(text))
     numeric = body.replace("${VolumeDropThresholdPercent}", "20")
-    return json.loads(re.sub(r"\$\{([^}]+)\}", lambda m: f"<{m.group(1)}>", numeric))
+    return json.loads(_stand_ins(numeric))
 
 
 def dashboard_metric_rows(body: dict) -> list[list]:
@@ -240,7 +270,7 @@ def test_the_scan_finds_what_each_emitter_emits(tmp_path):
         "    add = metrics.add_metric\n"
         "    add(name=names.EVENTS_SENT, unit='Count', value=1)\n"
         "    metrics.add_metric(name='Literal', unit='Count', value=1)\n"
-        "    for key, metric in names.MATCH_KEYS.items():\n"
+        "    for key, metric in names.META_ERRORS_BY_CLASS.items():\n"
         "        add(name=metric, unit='Count', value=0)\n"
         "    by_class = names.META_ERRORS_BY_CLASS.get(cls)\n"
         "    metrics.add_metric(name=by_class, unit='Count', value=1)\n"
@@ -255,7 +285,6 @@ def test_the_scan_finds_what_each_emitter_emits(tmp_path):
         "EventsSent",
         "Literal",
         "VolumeChangePercent",
-        *metric_names.MATCH_KEYS.values(),
         *metric_names.META_ERRORS_BY_CLASS.values(),
     }
     assert len(unresolved) == 1 and unresolved[0].endswith(":11")
@@ -357,15 +386,19 @@ def test_queue_alarms_watch_the_template_queues(alarms):
     assert retry["MetricName"] == "ApproximateAgeOfOldestMessage"
 
 
-def test_ingest_errors_alarm_adds_api_5xx_and_ingest_errors_and_throttles(alarms):
-    # Given the ingest errors alarm
+def test_ingest_errors_alarm_adds_the_front_doors_5xx_and_ingest_throttles(template, alarms):
+    # Given the ingest errors alarm, for the stack's front door
     alarm = alarms["IngestErrorsAlarm"]
     metrics = {m["id"]: m for m in alarm_metrics(alarm)}
-    # Then it sums the HTTP API's 5xx with the ingest function's errors and throttles
-    assert metrics["api5xx"]["name"] == "5xx"
-    assert metrics["api5xx"]["dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}]
     function = [{"Name": "FunctionName", "Value": {"Ref": "IngestFunction"}}]
-    assert (metrics["lambdaerrors"]["name"], metrics["lambdaerrors"]["dimensions"]) == ("Errors", function)
+    # Then it sums the 5xx the callers got (a function error or timeout is one) with the throttles
+    if template["FrontDoor"] == "HttpApi":
+        assert set(metrics) == {"api5xx", "throttles"}
+        assert metrics["api5xx"]["name"] == "5xx"
+        assert metrics["api5xx"]["dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}]
+    else:
+        assert set(metrics) == {"url5xx", "throttles"}
+        assert (metrics["url5xx"]["name"], metrics["url5xx"]["dimensions"]) == ("Url5xxCount", function)
     assert (metrics["throttles"]["name"], metrics["throttles"]["dimensions"]) == ("Throttles", function)
     returned = [q for q in alarm["Metrics"] if q.get("ReturnData")]
     assert len(returned) == 1
@@ -394,10 +427,11 @@ def test_dashboard_shows_only_emitted_capirelay_metrics_with_the_service_dimensi
         assert row[2:4] == [metric_names.SERVICE_DIMENSION, metric_names.SERVICE]
 
 
-def test_dashboard_shows_volume_outcomes_error_classes_and_every_match_key(template):
+def test_dashboard_shows_volume_outcomes_error_classes_and_the_front_door(template):
     # Given the dashboard's JSON
     shown = {row[1] for row in dashboard_metric_rows(dashboard_body(template)) if isinstance(row[0], str)}
-    # Then volume, each outcome, each Meta error class and each match key has a line
+    # Then volume, each outcome, each Meta error class and the front door's latency and errors have a line
+    front_door = {"HttpApi": {"Latency", "4xx", "5xx"}, "FunctionUrl": {"UrlRequestLatency", "Url5xxCount"}}
     wanted = {
         metric_names.EVENTS_RECEIVED,
         metric_names.VOLUME_CHANGE_PERCENT,
@@ -406,11 +440,35 @@ def test_dashboard_shows_volume_outcomes_error_classes_and_every_match_key(templ
         metric_names.EVENTS_REJECTED,
         metric_names.EVENTS_DEAD_LETTERED,
         *metric_names.META_ERRORS_BY_CLASS.values(),
-        *metric_names.MATCH_KEYS.values(),
         "Duration",
-        "Latency",
+        *front_door[template["FrontDoor"]],
     }
     assert wanted <= shown, wanted - shown
+
+
+def test_no_resource_reads_a_front_door_the_stack_does_not_have(template):
+    # Given the template for one FrontDoor / When the resources it creates are listed
+    other = {"HttpApi": {"UseFunctionUrl"}, "FunctionUrl": {"UseHttpApi", "HasCustomDomain"}}
+    kept = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource.get("Condition") not in other[template["FrontDoor"]]
+    }
+    absent = set(template["Resources"]) - kept
+    # Then nothing it creates (alarms, dashboard) names the other front door's resources
+    text = json.dumps({name: template["Resources"][name] for name in kept})
+    assert absent and not [name for name in absent if f'"{name}"' in text or "${" + name in text]
+
+
+def test_match_key_coverage_widget_sums_the_fields_the_ingest_line_carries(template):
+    # Given the dashboard's Logs Insights widget over the ingest function's log group
+    [widget] = [w for w in dashboard_body(template)["widgets"] if w["type"] == "log"]
+    query = widget["properties"]["query"]
+    assert query.startswith("SOURCE '/aws/lambda/<IngestFunction>'")
+    # Then it reads the request line by its message and every match-key field over the accepted count
+    assert f"message = '{metric_names.REQUEST_LOG_MESSAGE}'" in query
+    for field in metric_names.MATCH_KEY_LOG_FIELDS.values():
+        assert f"sum({field}) / sum({metric_names.ACCEPTED_LOG_FIELD})" in query
 
 
 def test_dashboard_expressions_use_only_ids_defined_on_their_widget(template):
