@@ -6,11 +6,12 @@ add ~70 ms of imports to every cold start for nothing.
 
 import json
 import time
+from collections.abc import Callable
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.logging import correlation_paths
 
-from capi_relay.errors import BadRequest, MetaError, QueueUnavailable
+from capi_relay.errors import BadRequest, MetaError, QueueUnavailable, SecretUnavailable
 from capi_relay.relay import relay
 from relay_aws import config, graph_client, http_request, log_privacy, metrics, retry_queue, settings, token
 
@@ -19,7 +20,7 @@ recorder = Metrics(namespace=settings.load().metrics_namespace)  # dimension ser
 RETRY_LATER = {"Retry-After": "5"}
 
 
-def post_events(event: dict) -> tuple[int, dict, dict]:
+def post_events(event: dict, context: object) -> tuple[int, dict, dict]:
     request = http_request.parse(event)  # body, cookies, IP, UA
     result = relay(
         request,
@@ -28,6 +29,7 @@ def post_events(event: dict) -> tuple[int, dict, dict]:
         credentials=token.source(),
         sink=retry_queue.sink(),
         now=time.time(),
+        remaining=remaining_s(context),
     )
     metrics.record_relay(recorder, result)
     logger.info(
@@ -39,6 +41,12 @@ def post_events(event: dict) -> tuple[int, dict, dict]:
         meta_errors=result.meta_errors,
     )
     return result.status, result.body, {}
+
+
+def remaining_s(context: object) -> Callable[[], float] | None:
+    """The invocation's seconds left, as the domain takes it: a plain callable (None without a context)."""
+    millis = getattr(context, "get_remaining_time_in_millis", None)
+    return None if millis is None else lambda: millis() / 1000
 
 
 def refused(error: BadRequest) -> tuple[int, dict, dict]:
@@ -58,9 +66,14 @@ def unavailable(error: Exception, code: str, message: str) -> tuple[int, dict, d
 @recorder.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
     try:
-        status, body, headers = post_events(event)
+        status, body, headers = post_events(event, context)
     except BadRequest as error:
         status, body, headers = refused(error)
+    except SecretUnavailable as error:  # no auth policy ever read: callers cannot be checked
+        metrics.record_secret_error(recorder)
+        status, body, headers = unavailable(
+            error, "secret_unavailable", f"the relay's secret {error.secret_name} cannot be read; retry later"
+        )
     except (QueueUnavailable, MetaError) as error:
         status, body, headers = unavailable(
             error, "unavailable", "neither Meta nor the queue took the events"

@@ -19,6 +19,7 @@ META_ERRORS_BY_CLASS = {  # capi_relay.errors: MetaError.error_class → metric
     "token": "MetaErrorsToken",  # TokenErrorsAlarm
     "permanent": "MetaErrorsPermanent",
 }
+SECRET_ERRORS = "SecretErrors"  # noqa: S105 (a metric name) the secret could not be read: not Meta's fault
 MATCH_KEYS = {  # capi_relay RelayResult.match_keys key → events carrying it (dashboard: match-key coverage)
     "em": "MatchKeyEm",
     "ph": "MatchKeyPh",
