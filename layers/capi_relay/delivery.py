@@ -90,7 +90,8 @@ class Sender:
         self.errors: list[Unsettled] = []  # every failure met, for metrics and logs
 
     def _fetch(self, force_refresh: bool) -> Credentials:
-        self.limits.check_fetch(self.client.timeout[0])
+        if force_refresh:  # a real read of the secret store (the first one is the cached read)
+            self.limits.check_fetch(self.client.timeout[0])
         try:
             return self._source(self.pixel_id, force_refresh)
         except (TokenMetaError, SecretUnavailable):
@@ -166,6 +167,8 @@ def deliver(
             # throttling, an outage, a bad token, no secret, the deadline: never a reason to bisect
             if not isinstance(error, DeliveryStopped):
                 sender.errors.append(error)
+            elif sender.errors:  # stopped after a failure (a refused token): that is the reason to show
+                error = sender.errors[-1]
             outcome.pending_error = error
             outcome.pending.extend(group)
             outcome.pending_groups.append(list(group))

@@ -23,8 +23,6 @@ from capi_relay.errors import (
     MetaError,
     NotSent,
     ThrottledMetaError,
-    TokenMetaError,
-    TransientMetaError,
 )
 from capi_relay.model import CredentialSource, RedeliveryResult, Sink
 from capi_relay.validate import window_s
@@ -198,7 +196,7 @@ class RetryBatch:
                 now=now,
                 limits=limits,
             )
-        except (TransientMetaError, TokenMetaError, NotSent) as error:
+        except (MetaError, NotSent) as error:
             if _stops_the_batch(error):
                 self.stopped = error
             return self._failed(message, receive_count, error, now, new=True)

@@ -6,6 +6,8 @@ Secret JSON (docs/CONTRACTS.md): {"access_token", "app_secret"?, "pixels"?: {"<i
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -22,8 +24,11 @@ READ_TIMEOUT_S = 2.0
 ATTEMPTS = 2
 WORST_READ_S = ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + 1  # + the SDK's backoff between them
 
-# stale-while-error: the last good value of each secret this container read, served on any failure
+# stale-while-error: the last good value of each secret this container read, served on any failure;
+# after a failure it is served without asking the store again for a while (no request pays twice)
 _last_good: dict[str, dict] = {}
+_failed_at: dict[str, float] = {}
+QUIET_AFTER_FAILURE_S = 30.0
 
 
 @cache
@@ -46,6 +51,7 @@ def clear_cache() -> None:
         _provider().clear_cache()
     _provider.cache_clear()
     _last_good.clear()
+    _failed_at.clear()
 
 
 def read_secret(force_refresh: bool = False) -> dict:
@@ -58,15 +64,19 @@ def read_secret(force_refresh: bool = False) -> dict:
     from relay_aws import settings
 
     name = settings.load().secret_id
+    if name in _last_good and time.monotonic() - _failed_at.get(name, -math.inf) < QUIET_AFTER_FAILURE_S:
+        return _last_good[name]
     try:
         value = _provider().get(name, transform="json", max_age=MAX_AGE_S, force_fetch=force_refresh)
         if not isinstance(value, dict):
             raise TypeError("not a JSON object")
     except Exception as error:  # whatever the SDK or the transform raised: never its text (values)
         if name in _last_good:
+            _failed_at[name] = time.monotonic()
             return _last_good[name]
         raise SecretUnavailable(name, type(error).__name__) from None
     _last_good[name] = value
+    _failed_at.pop(name, None)
     return value
 
 
