@@ -130,6 +130,14 @@ class Delivery:
     events_received: int = 0
     fbtrace_id: str | None = None
 
+    def wait(self, group: Sequence[int], error: Unsettled, met: list[Unsettled]) -> None:
+        """Leave `group` pending; a stop right after a failure (a refused token) shows that failure."""
+        if isinstance(error, DeliveryStopped) and met:
+            error = met[-1]
+        self.pending_error = error
+        self.pending.extend(group)
+        self.pending_groups.append(list(group))
+
 
 def _event_specific(error: PermanentMetaError) -> bool:
     """Whether one event may be at fault; a wrong pixel or a missing permission fails every event alike."""
@@ -145,8 +153,7 @@ def deliver(
 
     def send(group: Sequence[int], bisecting: bool) -> None:
         if outcome.pending_error is not None:  # Meta is down: do not wait out a timeout per batch
-            outcome.pending.extend(group)
-            outcome.pending_groups.append(list(group))
+            outcome.wait(group, outcome.pending_error, [])
             return
         if bisecting:
             budget[0] -= 1
@@ -167,11 +174,7 @@ def deliver(
             # throttling, an outage, a bad token, no secret, the deadline: never a reason to bisect
             if not isinstance(error, DeliveryStopped):
                 sender.errors.append(error)
-            elif sender.errors:  # stopped after a failure (a refused token): that is the reason to show
-                error = sender.errors[-1]
-            outcome.pending_error = error
-            outcome.pending.extend(group)
-            outcome.pending_groups.append(list(group))
+            outcome.wait(group, error, sender.errors)
         else:
             outcome.sent.extend(group)
             outcome.events_received += response.events_received
