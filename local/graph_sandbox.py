@@ -613,8 +613,11 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             if value:
                 self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the caller gave up on a slow answer, as a client may
 
 
 # --- the Test Events page ------------------------------------------------------------------------

@@ -120,3 +120,21 @@ def test_a_single_event_waits_for_meta_seconds_not_the_batch_timeout(handlers, g
     status, body = handlers.ingest(http_event(leads(events)))
     # Then the relay gave up after the small-request timeout and queued it (not held for 10 s)
     assert status == 202 and body["queued"] == events
+
+
+def test_retry_function_near_its_deadline_backs_the_batch_off_without_calling_meta(
+    handlers, graph_sandbox, local_aws
+):
+    # Given two messages queued while Meta was down, and Meta back
+    graph_sandbox.add_fault({"kind": "5xx", "count": 2})
+    for _ in range(2):
+        assert handlers.ingest(http_event(leads(1)))[0] == 202
+    graph_sandbox.clear_faults()
+    messages = handlers.receive()
+    calls_before = len(graph_sandbox.requests())
+    # When the retry function gets them with 5 s left in its invocation
+    response = handlers.retry(messages, remaining_ms=5_000)
+    # Then no Graph call is started; both records are reported failed (retried later), none lost
+    assert len(graph_sandbox.requests()) == calls_before
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {m["MessageId"] for m in messages}
+    assert local_aws.messages("dlq") == []
