@@ -45,6 +45,12 @@ def _provider() -> Any:
     return SecretsProvider(boto_config=config)
 
 
+def expire_cache() -> None:
+    """As if MAX_AGE_S had passed: the next read asks Secrets Manager (the last good value is kept)."""
+    if _provider.cache_info().currsize:
+        _provider().clear_cache()
+
+
 def clear_cache() -> None:
     """Forget the cached secret, its client and the last good value (a new container; tests)."""
     if _provider.cache_info().currsize:

@@ -35,7 +35,7 @@ def outage(local_aws) -> Iterator:
         local_aws.client("secretsmanager").delete_secret(
             SecretId=local_aws.names["secret_id"], ForceDeleteWithoutRecovery=True
         )
-        token._provider().clear_cache()  # the 5-minute cache has run out: the next read goes to the server
+        token.expire_cache()  # the 5-minute cache has run out: the next read goes to the server
 
     yield start
     local_aws.reset()

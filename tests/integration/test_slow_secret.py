@@ -85,7 +85,7 @@ def test_slow_secret_store_serves_the_last_good_value_after_two_short_attempts(
     assert handlers.ingest(http_event())[0] == 200
     # When Secrets Manager turns slow and the 5-minute cache has run out
     slow_secrets.slow = True
-    token._provider().clear_cache()
+    token.expire_cache()
     capsys.readouterr()
     status, _ = handlers.ingest(http_event())
     # Then the client gave up after one retry (two held calls, not the SDK's default of four with
