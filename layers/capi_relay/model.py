@@ -96,3 +96,4 @@ class RedeliveryResult:
     sent: int
     dead_lettered: int
     requeued: int = 0  # events sent back to the retry queue after partial progress
+    unsettled: Any = None  # why those were not sent (a MetaError or NotSent), for the retry policy

@@ -96,7 +96,12 @@ def redeliver(
                 }
             )
         requeued = len(outcome.pending)
-    return RedeliveryResult(sent=len(outcome.sent), dead_lettered=dead_lettered, requeued=requeued)
+    return RedeliveryResult(
+        sent=len(outcome.sent),
+        dead_lettered=dead_lettered,
+        requeued=requeued,
+        unsettled=outcome.pending_error if requeued else None,
+    )
 
 
 # --- the retry policy ---------------------------------------------------------------------------
@@ -200,6 +205,8 @@ class RetryBatch:
             if _stops_the_batch(error):
                 self.stopped = error
             return self._failed(message, receive_count, error, now, new=True)
+        if result.unsettled is not None and _stops_the_batch(result.unsettled):
+            self.stopped = result.unsettled  # part went, then Meta throttled: the next records wait
         return RecordOutcome(
             result=result,
             fields={

@@ -239,3 +239,17 @@ def test_attempts_continue_across_a_requeue():
     assert attempt_number("1", {"attempts": 3}) == 3
     assert attempt_number(2, {"attempts": True}) == 2  # not a count: ignored
     assert attempt_number(0, None) == 1
+
+
+def test_throttling_after_partial_progress_still_stops_the_batch(graph_sandbox, client, tokens, sink):
+    # Given a message of 1001 events (two Graph requests) and Meta throttling the second request only
+    graph_sandbox.add_fault({"kind": "rate_limit", "code": 80003, "transient": False, "event_name": "Late"})
+    events = [ready(f"e{n}") for n in range(1000)] + [ready("late", name="Late")]
+    batch = batch_of(client, tokens, sink)
+    # When it is handled, then another record of the same batch
+    first = batch.handle(body(*events), 1)
+    calls = len(graph_sandbox.requests())
+    second = batch.handle(body(ready("b")), 1)
+    # Then the first is settled (1000 sent, the throttled one re-queued) and the next is not tried
+    assert first.retry_in_s is None and (first.result.sent, first.result.requeued) == (1000, 1)
+    assert second.retry_in_s == 30 and len(graph_sandbox.requests()) == calls
