@@ -9,7 +9,9 @@ import time
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from capi_relay.redeliver import RetryBatch, RetryPolicy
 from relay_aws import graph_client, log_privacy, metrics, retry_queue, settings, token
@@ -41,7 +43,7 @@ def record_handler(record: SQSRecord, batch: RetryBatch) -> None:
 
 @logger.inject_lambda_context(log_event=False)
 @recorder.log_metrics
-def lambda_handler(event: dict, context: object) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     loaded = settings.load()
     batch = RetryBatch(
         client=graph_client.get(),
@@ -49,7 +51,7 @@ def lambda_handler(event: dict, context: object) -> dict:
         sink=retry_queue.sink(),
         policy=RetryPolicy(loaded.retry_max_attempts, loaded.retry_base_delay_s),
         clock=time.time,
-        remaining=lambda: context.get_remaining_time_in_millis() / 1000,  # type: ignore[attr-defined]
+        remaining=lambda: context.get_remaining_time_in_millis() / 1000,
         credentials_read_s=token.WORST_READ_S,
     )
     return process_partial_response(
