@@ -53,6 +53,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureRes
         clock=time.time,
         remaining=lambda: context.get_remaining_time_in_millis() / 1000,
         credentials_read_s=token.WORST_READ_S,
+        queue_write_s=retry_queue.WORST_WRITE_S,
     )
     return process_partial_response(
         event=event,

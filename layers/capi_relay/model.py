@@ -50,6 +50,7 @@ class RelayConfig:
     max_bisect_requests: int = MAX_BISECT_REQUESTS
     max_graph_calls: int = MAX_GRAPH_CALLS  # one request's Graph calls; the rest is queued
     credentials_read_s: float = 0.0  # worst case of one secret read (the adapter's client timeouts)
+    queue_write_s: float = 3.0  # kept back from the deadline to queue what is left (the adapter's worst case)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from capi_relay.batch import MAX_BISECT_REQUESTS, MAX_GRAPH_CALLS
-from capi_relay.delivery import Limits, Sender, Unsettled, dead_letter_message, deliver, rejected_groups
+from capi_relay.delivery import (
+    RESERVE_S,
+    Limits,
+    Sender,
+    Unsettled,
+    dead_letter_message,
+    deliver,
+    rejected_groups,
+)
 from capi_relay.errors import (
     DeliveryStopped,
     MetaError,
@@ -168,6 +176,7 @@ class RetryBatch:
         clock: Callable[[], float],
         remaining: Callable[[], float] | None = None,
         credentials_read_s: float = 0.0,
+        queue_write_s: float = RESERVE_S,
         max_graph_calls: int = MAX_GRAPH_CALLS,
     ) -> None:
         self.client = client
@@ -177,6 +186,7 @@ class RetryBatch:
         self.clock = clock
         self.remaining = remaining
         self.credentials_read_s = credentials_read_s
+        self.queue_write_s = queue_write_s
         self.max_graph_calls = max_graph_calls
         self.stopped: Unsettled | None = None  # set once Meta throttles, is unreachable, or time is up
 
@@ -191,7 +201,12 @@ class RetryBatch:
             return RecordOutcome(level="error", log="dead-lettered", fields={"reason": "malformed"})
         if self.stopped is not None:  # do not wait out a timeout, or add to throttling, per record
             return self._failed(message, receive_count, self.stopped, now, new=False)
-        limits = Limits(self.max_graph_calls, self.remaining, fetch_s=self.credentials_read_s)
+        limits = Limits(
+            self.max_graph_calls,
+            self.remaining,
+            reserve_s=self.queue_write_s,
+            fetch_s=self.credentials_read_s,
+        )
         try:
             result = redeliver(
                 message,

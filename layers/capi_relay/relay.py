@@ -136,7 +136,9 @@ def relay(
     errors.sort(key=lambda e: e.index or 0)  # parse found some, validation the others: by event
     if not ready:
         raise BadRequest(errors)
-    limits = Limits(config.max_graph_calls, remaining, fetch_s=config.credentials_read_s)
+    limits = Limits(
+        config.max_graph_calls, remaining, reserve_s=config.queue_write_s, fetch_s=config.credentials_read_s
+    )
     sender = Sender(client, pixel_id, credentials, parsed.test_event_code, limits)
     outcome = deliver(ready, sender, config.max_bisect_requests)
     base = retry_message(pixel_id, parsed.test_event_code, [], outcome.pending_error, int(now), 1)

@@ -14,6 +14,11 @@ from typing import Any
 from capi_relay.errors import QueueUnavailable
 
 MAX_MESSAGE_BYTES = 256 * 1024  # SQS's classic limit (the domain keeps messages under 240 KB)
+# short: queueing what is left happens in the last seconds before the invocation's deadline
+CONNECT_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 2.0
+ATTEMPTS = 2
+WORST_WRITE_S = ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S)  # one message, kept back from the deadline
 
 
 @cache
@@ -22,8 +27,11 @@ def _sqs() -> Any:
     import boto3
     from botocore.config import Config
 
-    # short: queueing what is left happens in the last seconds before the invocation's deadline
-    config = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
+    )
     return boto3.client("sqs", config=config)
 
 
