@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)/layers:$(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build deploy bench clean
+.PHONY: help venv sam-cli browser-deps npm-cli npm-deps run test lint unit integration e2e browser template-check build deploy bench clean screenshots
 
 help:
 	@echo "make run    - the local relay on 127.0.0.1:$${PORT:-3000} (AWS API server + Graph sandbox)"
@@ -42,6 +42,30 @@ browser-deps:
 	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
 	fi
 
+# npm (Debian's nodejs + npm, installed as root) when the machine has none.
+npm-cli:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "the tests need npm: sudo apt-get install nodejs npm"; exit 1; fi; \
+	fi
+
+# Clients written by others that the tests drive, each pinned by its committed lock file (npm registry only):
+# react-facebook-pixel for the Pixel-mirror browser tests, Meta's Node Business SDK for the Graph door.
+NPM_PIXEL := .tools/npm-pixel
+$(NPM_PIXEL)/.installed: tests/e2e/pixel_clients/package.json tests/e2e/pixel_clients/package-lock.json | npm-cli
+	mkdir -p $(NPM_PIXEL)
+	cp tests/e2e/pixel_clients/package.json tests/e2e/pixel_clients/package-lock.json $(NPM_PIXEL)/
+	cd $(NPM_PIXEL) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+NODE_SDK := tests/node_sdk
+$(NODE_SDK)/node_modules/.installed: $(NODE_SDK)/package.json $(NODE_SDK)/package-lock.json | npm-cli
+	npm ci --prefix $(NODE_SDK) --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+npm-deps: $(NPM_PIXEL)/.installed $(NODE_SDK)/node_modules/.installed
+
 run: venv
 	$(PY) -m local.run
 
@@ -57,13 +81,13 @@ template-check: venv sam-cli
 unit: venv
 	$(PY) -m pytest tests/unit -q
 
-integration: venv
+integration: venv npm-deps
 	$(PY) -m pytest tests/integration -q
 
-e2e: venv browser-deps
+e2e: venv browser-deps npm-deps
 	$(PY) -m pytest tests/e2e -q
 
-test: lint template-check browser-deps
+test: lint template-check browser-deps npm-deps
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 build: sam-cli
@@ -78,6 +102,10 @@ deploy: build
 bench: venv sam-cli
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(PY) -m bench.run
+
+# PNGs of the example shop and the sandbox's Test Events page for the docs (local stack + Chromium).
+screenshots: venv browser-deps
+	$(PY) tools/screenshots.py docs/img
 
 clean:
 	rm -rf build .aws-sam .pytest_cache

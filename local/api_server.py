@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import mimetypes
+import re
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ Handler = Callable[[dict, Any], Any]
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # HTTP API's own limit; the ingest handler enforces 1 MB
 ROUTE = ("POST", "/events")
+GRAPH_ROUTE = re.compile(r"/[^/]+/[^/]+/events")  # POST /{version}/{pixel_id}/events, as template.yaml
 CORS_METHODS = ("POST", "OPTIONS")
 CORS_HEADERS = ("content-type", "x-api-key", "x-capi-signature", "x-capi-timestamp", "x-capi-consent")
 CORS_MAX_AGE = 600
@@ -95,7 +97,7 @@ def http_api_event(
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": f"{method} {split.path}" if (method, split.path) == ROUTE else "$default",
+        "routeKey": _route_key(method, split.path),
         "rawPath": split.path,
         "rawQueryString": split.query,
         "headers": merged,
@@ -112,7 +114,7 @@ def http_api_event(
                 "userAgent": merged.get("user-agent", ""),
             },
             "requestId": request_id,
-            "routeKey": f"{method} {split.path}",
+            "routeKey": _route_key(method, split.path),
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),
@@ -132,6 +134,14 @@ def http_api_event(
         else:
             event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode("ascii"), True
     return event
+
+
+def _route_key(method: str, path: str) -> str:
+    if (method, path) == ROUTE:
+        return f"{method} {path}"
+    if method == "POST" and GRAPH_ROUTE.fullmatch(path):
+        return "POST /{version}/{pixel_id}/events"
+    return "$default"
 
 
 def _is_text(content_type: str) -> bool:
@@ -273,7 +283,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(400, {"content-type": "application/json"}, b'{"message":"Bad Request"}')
             self.close_connection = True
             return
-        if (self.command, split.path) != ROUTE:
+        if _route_key(self.command, split.path) == "$default":
             self._not_found()
             return
         event = http_api_event(

@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import hmac
 import html
+import itertools
 import json
 import random
 import re
@@ -26,12 +27,27 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from local.graph_validation import MATCH_KEYS, SUBCODES, GraphError, validate_events
+from local import test_events
+from local.graph_validation import SUBCODES, GraphError, validate_events
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
+PAGE_DIR = Path(__file__).resolve().parent / "test_events_page"
+_PAGE_FILES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/_sandbox/page.js": ("page.js", "text/javascript; charset=utf-8"),
+    "/_sandbox/page.css": ("page.css", "text/css; charset=utf-8"),
+}
+# The page renders what strangers' events contain: nothing runs but its own script, even if a bug in it
+# turned event data into markup.
+_PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_KEEP_DELIVERIES = 20000
 _PATH = re.compile(r"/(v\d+\.\d+)/([^/]+)/events/?")
 _FAULT_KINDS = ("5xx", "timeout", "rate_limit", "token", "reject", "slow")
 _RATE_LIMITS = {
@@ -180,6 +196,7 @@ class GraphSandbox:
         app_secret: str | None = None,
         future_skew_s: float = 300,
         verbose: bool = False,
+        allowed_origins: Iterable[str] = (),
     ) -> None:
         self._lock = threading.Lock()
         self._tokens: dict[str, str] = dict(tokens or {})
@@ -192,6 +209,12 @@ class GraphSandbox:
         self._events: list[dict] = []
         self._requests: list[dict] = []
         self._faults: list[Fault] = []
+        # for the Test Events page: every delivery of every event (failed ones too) and Pixel reports
+        self._deliveries: list[dict] = []
+        self._pixel_reports: list[dict] = []
+        self._attempts: dict[tuple, int] = {}
+        self._seq = itertools.count(1)
+        self._origins = {o.rstrip("/") for o in allowed_origins}
         self._release = threading.Event()  # wakes requests held by a timeout fault
         self._thread: threading.Thread | None = None
         self.verbose = verbose
@@ -245,6 +268,74 @@ class GraphSandbox:
         with self._lock:
             self._events.clear()
             self._requests.clear()
+            self._deliveries.clear()
+            self._pixel_reports.clear()
+            self._attempts.clear()
+
+    def allow_origins(self, origins: Iterable[str]) -> None:
+        """Pages on these origins may report their Pixel events (POST /_sandbox/pixel)."""
+        with self._lock:
+            self._origins.update(o.strip().rstrip("/") for o in origins if o.strip())
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        """No Origin header (curl, a script) or a listed one; the sandbox's own page too."""
+        if origin is None:
+            return True
+        with self._lock:
+            return origin in self._origins or origin == self.url
+
+    def add_pixel_event(self, body: Any) -> dict:
+        """Record what a page's Pixel sent, so the page can pair it with the relay's event."""
+        report = test_events.parse_pixel_report(body)
+        with self._lock:
+            report.update(seq=next(self._seq), at=time.time())
+            self._pixel_reports.append(report)
+            del self._pixel_reports[:-_KEEP_DELIVERIES]
+        return {"ok": True, "id": f"#{report['seq']}"}
+
+    def test_events(self, filters: Mapping[str, str]) -> dict:
+        """The Test Events page's JSON (local.test_events)."""
+        with self._lock:
+            deliveries, reports = list(self._deliveries), list(self._pixel_reports)
+        return test_events.timeline(deliveries, reports, filters)
+
+    def _note(
+        self,
+        pixel_id: str,
+        params: Mapping[str, Any],
+        events: Iterable[Any],
+        meta: dict,
+        outcome: str,
+        error: dict | None = None,
+    ) -> list[int]:
+        """Count one delivery attempt of each event; `meta` holds now, fbtrace_id and version."""
+        code = params.get("test_event_code") if isinstance(params.get("test_event_code"), str) else None
+        attempts = []
+        with self._lock:
+            if len(self._attempts) > 10 * _KEEP_DELIVERIES:
+                self._attempts.clear()
+            for event in events:
+                if not isinstance(event, dict):
+                    continue
+                key = (pixel_id, str(event.get("event_name")), str(event.get("event_id")))
+                attempt = self._attempts[key] = self._attempts.get(key, 0) + 1 if event.get("event_id") else 1
+                attempts.append(attempt)
+                self._deliveries.append(
+                    {
+                        "seq": next(self._seq),
+                        "at": meta["now"],
+                        "pixel_id": pixel_id,
+                        "test_event_code": code,
+                        "api_version": meta["version"],
+                        "fbtrace_id": meta["fbtrace_id"],
+                        "attempt": attempt,
+                        "outcome": outcome,
+                        "error": error,
+                        "event": event,
+                    }
+                )
+            del self._deliveries[:-_KEEP_DELIVERIES]
+        return attempts
 
     def add_fault(self, spec: Mapping[str, Any]) -> dict:
         fault = Fault.parse(spec)
@@ -320,6 +411,8 @@ class GraphSandbox:
             "fbtrace_id": fbtrace_id,
             "fault": None,
         }
+        meta = {"now": now, "fbtrace_id": fbtrace_id, "version": version}
+        fault: Fault | None = None
         try:
             fault = self._check(pixel_id, params, events)
             if fault is not None:
@@ -328,6 +421,12 @@ class GraphSandbox:
                     self._hold(fault)
                     if fault.accept:
                         self._accept(pixel_id, params, self._valid(data, now), now, fbtrace_id, version)
+                    else:
+                        lost = {
+                            "http_status": None,
+                            "message": "No answer: the request timed out (timeout fault)",
+                        }
+                        self._note(pixel_id, params, events, meta, "failed", lost)
                     return 0, {}  # the caller has gone; the handler closes the connection unanswered
                 if fault.accept and fault.kind == "5xx":
                     self._accept(pixel_id, params, self._valid(data, now), now, fbtrace_id, version)
@@ -345,6 +444,11 @@ class GraphSandbox:
             record.update(
                 status=error.status, code=error.body["code"], subcode=error.body.get("error_subcode")
             )
+            if fault is None or not fault.accept:  # accepted anyway: already counted as received
+                outcome = "failed" if error.body.get("is_transient") or error.status >= 500 else "refused"
+                self._note(
+                    pixel_id, params, events, meta, outcome, {"http_status": error.status, **error.body}
+                )
             return error.status, {"error": error.body}
         finally:
             with self._lock:
@@ -419,6 +523,8 @@ class GraphSandbox:
         version: str,
     ) -> None:
         code = params.get("test_event_code") if isinstance(params.get("test_event_code"), str) else None
+        meta = {"now": now, "fbtrace_id": fbtrace_id, "version": version}
+        attempts = self._note(pixel_id, params, events, meta, "received")
         rows = [
             {
                 "pixel_id": pixel_id,
@@ -426,9 +532,10 @@ class GraphSandbox:
                 "received_at": now,
                 "api_version": version,
                 "fbtrace_id": fbtrace_id,
+                "attempt": attempt,
                 "event": event,
             }
-            for event in events
+            for event, attempt in zip(events, attempts, strict=True)
         ]
         with self._lock:
             self._events.extend(rows)
@@ -463,12 +570,15 @@ class _Handler(BaseHTTPRequestHandler):
     # routing
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
-        if path == "/":
+        if path in _PAGE_FILES:
+            name, ctype = _PAGE_FILES[path]
+            text = (PAGE_DIR / name).read_text(encoding="utf-8")
             self._send(
-                200,
-                _test_events_page(self.sandbox.events(), urlsplit(self.path).query),
-                "text/html; charset=utf-8",
+                200, text, ctype, {"Content-Security-Policy": _PAGE_CSP, "X-Content-Type-Options": "nosniff"}
             )
+        elif path == "/_sandbox/test-events":
+            filters = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+            self._json(200, self.sandbox.test_events(filters))
         elif path == "/_sandbox/events":
             self._json(200, self.sandbox.events())
         elif path == "/_sandbox/requests":
@@ -508,6 +618,9 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
             return
+        if split.path == "/_sandbox/pixel":
+            self._pixel_post(body)
+            return
         if split.path.startswith("/_sandbox/"):
             self._sandbox_post(split.path, body)
             return
@@ -544,7 +657,42 @@ class _Handler(BaseHTTPRequestHandler):
             {"x-fb-trace-id": payload.get("fbtrace_id") or payload.get("error", {}).get("fbtrace_id", "")},
         )
 
+    def do_OPTIONS(self) -> None:
+        """The CORS preflight of a page that reports its Pixel events as application/json."""
+        origin = self.headers.get("Origin")
+        if urlsplit(self.path).path != "/_sandbox/pixel" or not self.sandbox.origin_allowed(origin):
+            self._send(403, "", "text/plain")
+            return
+        self._send(204, "", "text/plain", self._cors(origin))
+
     # helpers
+    def _cors(self, origin: str | None) -> dict[str, str]:
+        if origin is None:
+            return {}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "content-type",
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        }
+
+    def _pixel_post(self, body: bytes) -> None:
+        """A page's Pixel event: only from allowed origins (checked here: a text/plain post is not
+        preflighted, so CORS alone would not stop it), small, and shown as text."""
+        origin = self.headers.get("Origin")
+        if not self.sandbox.origin_allowed(origin):
+            self._json(403, {"error": f"origin not allowed: {(origin or '')[:100]}"})
+            return
+        try:
+            if len(body) > test_events.MAX_PIXEL_REPORT_BYTES:
+                raise ValueError("body too large")
+            answer = self.sandbox.add_pixel_event(json.loads(body or b"null"))
+        except ValueError as error:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+            self._json(400, {"error": str(error)[:200]}, self._cors(origin))
+            return
+        self._json(200, answer, self._cors(origin))
+
     def _sandbox_post(self, path: str, body: bytes) -> None:
         try:
             spec = json.loads(body or b"{}")
@@ -620,54 +768,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the caller gave up on a slow answer, as a client may
 
 
-# --- the Test Events page ------------------------------------------------------------------------
-
-
-def _test_events_page(events: list[dict], query: str) -> str:
-    """Like Meta's Test Events tab: newest first, what arrived and which match keys it carried."""
-    filters = {k: v[-1] for k, v in parse_qs(query).items()}
-    shown = [
-        e
-        for e in events
-        if (not filters.get("pixel") or e["pixel_id"] == filters["pixel"])
-        and (not filters.get("test_event_code") or e["test_event_code"] == filters["test_event_code"])
-    ]
-    rows = []
-    for item in reversed(shown[-500:]):
-        event = item["event"]
-        user_data = event.get("user_data") or {}
-        keys = " ".join(k for k in MATCH_KEYS if user_data.get(k))
-        cells = (
-            time.strftime("%H:%M:%S", time.localtime(item["received_at"])),
-            item["pixel_id"],
-            event.get("event_name"),
-            event.get("event_id"),
-            event.get("action_source"),
-            keys,
-            item["test_event_code"] or "",
-        )
-        rows.append(
-            "<tr>"
-            + "".join(f"<td>{html.escape(str(c if c is not None else ''))}</td>" for c in cells)
-            + "</tr>"
-        )
-    body = "\n".join(rows) or '<tr><td colspan="7">No events yet. Send one to the relay.</td></tr>'
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="3">
-<title>Test Events — capi-relay Graph sandbox</title>
-<style>body{{font:14px system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
-td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}}th{{background:#f4f6f8}}
-code{{background:#f4f6f8;padding:0 4px}}</style></head><body>
-<h1>Test Events</h1>
-<p>{len(shown)} event(s) received by the Graph sandbox (newest first; this page refreshes every 3 s).
-Raw JSON: <code>/_sandbox/events</code>.</p>
-<table><thead><tr><th>Received</th><th>Pixel</th><th>Event</th><th>Event ID</th><th>Action source</th>
-<th>Match keys</th><th>Test event code</th></tr></thead><tbody>
-{body}
-</tbody></table></body></html>
-"""
-
-
 # --- python -m local.graph_sandbox ---------------------------------------------------------------
 
 
@@ -680,6 +780,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pixel", action="append", default=[], help="a known pixel id (repeatable)")
     parser.add_argument("--app-secret", default=None, help="require appsecret_proof for this app secret")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument(
+        "--allow-origin", action="append", default=[], help="a page origin that may report Pixel events"
+    )
     args = parser.parse_args(argv)
     sandbox = GraphSandbox(
         args.host,
@@ -688,6 +791,7 @@ def main(argv: list[str] | None = None) -> None:
         pixels=args.pixel,
         app_secret=args.app_secret,
         verbose=args.verbose,
+        allowed_origins=args.allow_origin,
     )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

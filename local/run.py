@@ -105,6 +105,8 @@ class LocalStack:
 
         lock = threading.Lock()  # one "container": handlers share module state, as in one process
         origins = [o for o in os.environ["ALLOWED_ORIGINS"].split(",") if o.strip()]
+        if self.sandbox:  # the example page's stand-in Pixel reports to the Test Events page
+            self.sandbox.allow_origins(origins)
         self.api = ApiServer(load_handler("ingest"), HOST, api_port, allowed_origins=origins, lock=lock)
         self.api.start()
         self.poller = RetryPoller(
@@ -119,7 +121,9 @@ class LocalStack:
         self.info = {
             "api": api_url,
             "events_url": f"{api_url}/events",
-            "example_page": f"{api_url}/web/example.html",
+            "graph_base_url": api_url,  # Meta's SDKs: their Graph URL; POST /{version}/{pixel_id}/events
+            "example_page": f"{api_url}/web/example.html"
+            + (f"?sandbox={self.sandbox.url}" if self.sandbox else ""),
             "graph_url": graph_url,
             "sandbox": self.sandbox.url if self.sandbox else None,
             "aws_endpoint": endpoint,
@@ -186,6 +190,7 @@ def banner(info: dict[str, Any]) -> str:
     return f"""
 capi-relay local mode — Ctrl-C stops everything
   POST events       {info["events_url"]}
+  Meta SDKs' Graph  {info["graph_base_url"]}   (POST /v24.0/{{pixel_id}}/events, access_token = API key)
   Example page      {info["example_page"]}
 {sandbox}  AWS API (moto)    {endpoint}   retry queue, DLQ, secret {info["secret_id"]}, metrics
 

@@ -7,6 +7,10 @@
  *   <script>capiRelay.init({endpoint: "https://capi.example.com/events"});</script>
  *   ... capiRelay.track("Purchase", {value: 42.5, currency: "EUR"}, {em: "a@example.com"});
  *
+ * Or keep the Pixel code you have: capiRelay.init({endpoint: ..., mirror: true}) sends every
+ * fbq('track' | 'trackCustom' | 'trackSingle' | 'trackSingleCustom', ...) the page makes to the relay too
+ * (docs/pixel-mirror.md).
+ *
  * Design choices (see README.md (Add it to your website)):
  * - Body is JSON sent as text/plain: a CORS "simple request", so no preflight round trip, and it works
  *   with keepalive and sendBeacon while the page unloads. The relay parses the body as JSON whatever the
@@ -19,6 +23,10 @@
  *   from the _fbp/_fbc cookies. Anything unrecognised counts as 'denied'.
  * - Nothing here throws into the page: every entry point is wrapped and failures are swallowed
  *   (logged to the console only with {debug: true}, and never with user_data values).
+ * - Mirror: the Pixel's base code defines a stub fbq that queues calls until fbevents.js loads and sets
+ *   fbq.callMethod. We watch both doors (the queue's push and callMethod, through accessors on the stub)
+ *   instead of replacing window.fbq: the page, the base code, fbevents.js and libraries that hold a
+ *   reference to fbq all keep the very same function, and fbevents.js still gets each call once.
  */
 (function (window) {
   "use strict";
@@ -41,6 +49,8 @@
   var pending = []; // events waiting for the end of the current task
   var scheduled = false;
   var preInit = []; // track() calls made before init()
+  var pixelRevoked = false; // fbq('consent', 'revoke') seen by the mirror, until fbq('consent', 'grant')
+  var pixelDpo = null; // {options, country, state} from fbq('dataProcessingOptions', ...)
 
   function log(level, msg, extra) {
     if (!cfg || !cfg.debug || !window.console) return;
@@ -138,12 +148,16 @@
     return ev;
   }
 
-  function applyConsent(ev) {
+  function applyConsent(ev, dpo) {
     // Meta: Limited Data Use with country 0 and state 0 lets Meta geolocate the user.
     if (consent === "ldu") {
       ev.data_processing_options = ["LDU"];
       ev.data_processing_options_country = 0;
       ev.data_processing_options_state = 0;
+    } else if (dpo) { // what the page told the Pixel when the event happened; the relay fills the rest
+      ev.data_processing_options = dpo.options.slice();
+      if (dpo.country !== null) ev.data_processing_options_country = dpo.country;
+      if (dpo.state !== null) ev.data_processing_options_state = dpo.state;
     }
     return ev;
   }
@@ -151,6 +165,7 @@
   function pixel(name, customData, id) {
     var fbq = window.fbq;
     if (typeof fbq !== "function") return;
+    selfCalls++; // the mirror must not send this call to the relay a second time
     try {
       var method = STANDARD.indexOf(" " + name + " ") >= 0 ? "track" : "trackCustom";
       // Meta: the Pixel's eventID and the server's event_id must match for deduplication.
@@ -159,6 +174,7 @@
           {eventID: id});
       } else fbq(method, name, customData || {}, {eventID: id});
     } catch (e) { log("warn", "fbq failed", String(e)); }
+    finally { selfCalls--; }
   }
 
   function byteLength(s) {
@@ -198,20 +214,28 @@
     }
   }
 
+  // One request per pixel: the relay takes pixel_id per request (mirrored fbq calls may name several).
   function flush(unloading) {
     scheduled = false;
     if (!pending.length || !cfg) return;
-    var events = pending;
+    var items = pending, groups = {}, order = [], i;
     pending = [];
-    var body = {data: events};
-    if (cfg.testEventCode) body.test_event_code = cfg.testEventCode;
-    if (cfg.pixelId) body.pixel_id = cfg.pixelId;
-    if (typeof consent === "object") body.consent = copy(consent); // the relay applies it (capi_relay.consent)
-    try { post(JSON.stringify(body), !!unloading, 0); } catch (e) { log("warn", "send failed", String(e)); }
+    for (i = 0; i < items.length; i++) {
+      var key = "p" + (items[i].pixel || cfg.pixelId || "");
+      if (!groups[key]) { groups[key] = {pixel: items[i].pixel || cfg.pixelId, data: []}; order.push(key); }
+      groups[key].data.push(items[i].ev);
+    }
+    for (i = 0; i < order.length; i++) {
+      var body = {data: groups[order[i]].data};
+      if (cfg.testEventCode) body.test_event_code = cfg.testEventCode;
+      if (groups[order[i]].pixel) body.pixel_id = groups[order[i]].pixel;
+      if (typeof consent === "object") body.consent = copy(consent); // the relay applies it (capi_relay.consent)
+      try { post(JSON.stringify(body), !!unloading, 0); } catch (e) { log("warn", "send failed", String(e)); }
+    }
   }
 
-  function enqueue(ev) {
-    pending.push(ev);
+  function enqueue(ev, pixelId) {
+    pending.push({ev: ev, pixel: pixelId || null});
     if (scheduled) return;
     scheduled = true;
     // End of the current task: batches a PageView + ViewContent fired together, and still runs before
@@ -222,11 +246,29 @@
     else window.setTimeout(run, 0);
   }
 
-  // call = [eventName, eventId, customData, userData, eventTime]; the Pixel and the relay get the same id.
+  // call = [eventName, eventId, customData, userData, eventTime, pixelId, mirrored, dataProcessingOptions];
+  // the Pixel and the relay get the same id. A mirrored call already went to the Pixel: relay only.
   function fire(call) {
-    pixel(call[0], call[2], call[1]);
-    enqueue(applyConsent(buildEvent(call[0], call[1], call[2], call[3], call[4])));
-    log("info", "tracked " + call[0] + " " + call[1]);
+    if (!call[6]) pixel(call[0], call[2], call[1]);
+    enqueue(applyConsent(buildEvent(call[0], call[1], call[2], call[3], call[4]), call[7]), call[5]);
+    log("info", (call[6] ? "mirrored " : "tracked ") + call[0] + " " + call[1]);
+  }
+
+  // Denied by the snippet's own consent, or revoked through fbq('consent', 'revoke'): either holds.
+  function blocked() {
+    return consent === "denied" || pixelRevoked;
+  }
+
+  function submit(call) {
+    if (blocked()) hold(call);
+    else fire(call);
+  }
+
+  function release() {
+    if (blocked() || !cfg) return;
+    var list = held;
+    held = [];
+    for (var i = 0; i < list.length; i++) fire(list[i]);
   }
 
   // options.eventId reuses an id your server already sends for the same event (server-side dedup).
@@ -238,10 +280,10 @@
         log("warn", "track: eventName must be a non-empty string");
         return id;
       }
-      var call = [eventName, id, customData, userData, Math.floor(new Date().getTime() / 1000)];
+      var call = [eventName, id, customData, userData, Math.floor(new Date().getTime() / 1000), null, false,
+        pixelDpo];
       if (!cfg) { if (preInit.push(call) > HELD_LIMIT) preInit.shift(); return id; }
-      if (consent === "denied") { hold(call); return id; }
-      fire(call);
+      submit(call);
     } catch (e) { log("warn", "track failed", String(e)); }
     return id;
   }
@@ -272,10 +314,7 @@
     try {
       if (pending.length) flush(false); // events tracked under the old consent leave with it
       consent = readConsent(value);
-      if (consent === "denied" || !cfg) return;
-      var list = held;
-      held = [];
-      for (var i = 0; i < list.length; i++) fire(list[i]);
+      release();
     } catch (e) { log("warn", "setConsent failed", String(e)); }
   }
 
@@ -288,17 +327,207 @@
         pixelId: o.pixelId ? String(o.pixelId) : null,
         testEventCode: o.testEventCode ? String(o.testEventCode) : null,
         debug: !!o.debug,
-        cookies: o.cookies !== false
+        cookies: o.cookies !== false,
+        mirror: !!o.mirror
       };
       if (o.consent !== undefined) consent = readConsent(o.consent);
       var early = preInit;
       preInit = [];
-      for (var i = 0; i < early.length; i++) {
-        if (consent === "denied") hold(early[i]);
-        else fire(early[i]);
-      }
+      for (var i = 0; i < early.length; i++) submit(early[i]);
+      if (cfg.mirror) watchPixel();
       log("info", "ready, consent " + JSON.stringify(consent));
     } catch (e) { /* never break the host page */ }
+  }
+
+  // ---- Mirror: the Pixel calls the page already makes also reach the relay (init({mirror: true})) ----
+  var AM_KEYS = ["em", "ph", "fn", "ln", "ge", "db", "ct", "st", "zp", "country", "external_id"];
+  var PIXEL_ID = /^[0-9]{1,20}$/; // the Pixel ignores anything else (INVALID_PIXEL_ID)
+  var HOOKED = "__capiRelayMirror";
+  var pixelUsers = {}; // "p" + pixel id -> advanced matching from fbq('init', id, userData)
+  var pixelOrder = []; // pixel ids in the order the page initialised them
+  var selfCalls = 0; // > 0 while the snippet itself calls fbq (capiRelay.track): already on its way
+  var inPixel = 0; // > 0 while fbevents.js runs a call: what it re-queues while locked is not a new call
+  var releaseAfter = false; // fbq('consent', 'grant') seen: send what was held once the Pixel has it too
+  var mirrored = {}, mirroredOrder = []; // calls already sent on: fbevents.js may push them back onto the
+  // queue while it is locked (config loading, consent revoked), as a new arguments object
+
+  function pixelIdOf(value) {
+    var id = typeof value === "number" ? String(value) : value;
+    return typeof id === "string" && PIXEL_ID.test(id) ? id : null;
+  }
+
+  function advancedMatching(value) {
+    var out = {}, n = 0;
+    if (!value || typeof value !== "object") return null;
+    for (var i = 0; i < AM_KEYS.length; i++) {
+      var v = value[AM_KEYS[i]];
+      if (v !== undefined && v !== null && v !== "") { out[AM_KEYS[i]] = v; n++; }
+    }
+    return n ? out : null;
+  }
+
+  // As the Pixel does: a second init of a pixel only fills user data it does not have yet.
+  function onInit(id, userData) {
+    id = pixelIdOf(id);
+    if (!id) return;
+    var key = "p" + id;
+    if (!Object.prototype.hasOwnProperty.call(pixelUsers, key)) pixelOrder.push(id);
+    if (!pixelUsers[key]) pixelUsers[key] = advancedMatching(userData);
+  }
+
+  function onConsent(action) {
+    if (action === "revoke") pixelRevoked = true;
+    else if (action === "grant") { pixelRevoked = false; releaseAfter = true; }
+  }
+
+  function oneOf(value, allowed) {
+    var n = typeof value === "string" && /^[0-9]+$/.test(value) ? Number(value) : value;
+    return typeof n === "number" && (n === allowed[0] || n === allowed[1]) ? n : null;
+  }
+
+  // fbq('dataProcessingOptions', ['LDU'], country?, state?): country/state the relay accepts, or let it
+  // (and Meta) geolocate.
+  function onDpo(options, country, state) {
+    var ldu = false;
+    if (options && typeof options.length === "number") {
+      for (var i = 0; i < options.length; i++) ldu = ldu || String(options[i]).toUpperCase() === "LDU";
+    }
+    pixelDpo = {options: ldu ? ["LDU"] : [], country: ldu ? oneOf(country, [0, 1]) : null,
+      state: ldu ? oneOf(state, [0, 1000]) : null};
+  }
+
+  // The pixels a call is for, as the relay should see them (null: the relay's default pixel).
+  function targets(single) {
+    if (single !== null) return cfg.pixelId && cfg.pixelId !== single ? [] : [single];
+    if (cfg.pixelId) return [cfg.pixelId];
+    return pixelOrder.length ? pixelOrder.slice() : [null];
+  }
+
+  // fbq('track', name, params?, options?) or fbq('trackSingle', pixelId, name, params?, options?).
+  // A call without eventID gets one, in a copy of its options, so the Pixel's event and ours deduplicate.
+  function onTrack(args, single) {
+    var at = single ? 1 : 0;
+    var name = args[1 + at], pixelId = single ? pixelIdOf(args[1]) : null;
+    if (typeof name !== "string" || !name || (single && !pixelId)) return;
+    var to = targets(pixelId);
+    if (!to.length) return;
+    var optionsAt = 3 + at, options = args[optionsAt], id = null;
+    if (options && typeof options === "object" && options.eventID !== undefined && options.eventID !== null &&
+        options.eventID !== "") id = String(options.eventID);
+    if (id === null) {
+      id = uuid();
+      var withId = copy(options);
+      withId.eventID = id;
+      for (var i = args.length; i < optionsAt; i++) args[i] = {}; // fbq('track', 'PageView'): {} for params
+      args[optionsAt] = withId;
+      if (args.length < optionsAt + 1) args.length = optionsAt + 1; // an arguments object does not grow
+    }
+    var key = "k" + args[0] + "|" + (pixelId || "") + "|" + name + "|" + id;
+    if (Object.prototype.hasOwnProperty.call(mirrored, key)) return; // same call again: Meta dedups it
+    mirrored[key] = true;
+    if (mirroredOrder.push(key) > 1000) delete mirrored[mirroredOrder.shift()];
+    var params = args[2 + at], time = Math.floor(new Date().getTime() / 1000);
+    var customData = params && typeof params === "object" ? copy(params) : null;
+    for (var j = 0; j < to.length; j++) {
+      var users = to[j] ? pixelUsers["p" + to[j]] : null;
+      submit([name, id, customData, users, time, to[j], true, pixelDpo]);
+    }
+  }
+
+  // One fbq(...) call, before the Pixel sees it; may add the eventID to `args` (an array or arguments).
+  function mirrorCall(args) {
+    try {
+      if (!cfg || !cfg.mirror || !args || typeof args.length !== "number") return;
+      switch (args[0]) {
+        case "init": onInit(args[1], args[2]); break;
+        case "consent": onConsent(args[1]); break;
+        case "dataProcessingOptions": onDpo(args[1], args[2], args[3]); break;
+        case "track": case "trackCustom": onTrack(args, false); break;
+        case "trackSingle": case "trackSingleCustom": onTrack(args, true); break;
+        default: break;
+      }
+    } catch (e) { log("warn", "mirror failed", String(e)); }
+  }
+
+  function afterCall() {
+    if (!releaseAfter) return;
+    releaseAfter = false;
+    try { release(); } catch (e) { log("warn", "release failed", String(e)); }
+  }
+
+  // After fbevents.js: the stub calls fbq.callMethod(...). Same `this`, same result, same exceptions.
+  function wrapCallMethod(real) {
+    return function () {
+      var args = arguments;
+      if (!inPixel && !selfCalls) {
+        args = Array.prototype.slice.call(arguments);
+        mirrorCall(args);
+      }
+      inPixel++;
+      try { return real.apply(this, args); }
+      finally { inPixel--; if (!inPixel) afterCall(); }
+    };
+  }
+
+  // Before fbevents.js: the stub pushes each call's arguments onto fbq.queue; fbevents.js runs them later.
+  function watchQueue(queue, mirrorWaiting) {
+    if (!queue || typeof queue.push !== "function" || queue[HOOKED] || !Object.isExtensible(queue)) return;
+    var push = queue.push;
+    Object.defineProperty(queue, HOOKED, {value: true});
+    if (mirrorWaiting) {
+      for (var i = 0; i < queue.length; i++) mirrorCall(queue[i]);
+      afterCall();
+    }
+    Object.defineProperty(queue, "push", {configurable: true, writable: true, value: function () {
+      if (!inPixel && !selfCalls) for (var j = 0; j < arguments.length; j++) mirrorCall(arguments[j]);
+      var length = push.apply(this, arguments);
+      if (!inPixel) afterCall();
+      return length;
+    }});
+  }
+
+  // The base code's stub: n = function () { n.callMethod ? n.callMethod.apply(n, arguments) :
+  // n.queue.push(arguments) }. Accessors keep us in both paths whatever is assigned to them later.
+  function watchStub(fbq) {
+    if (typeof fbq !== "function" || fbq[HOOKED] || !Object.isExtensible(fbq)) return;
+    Object.defineProperty(fbq, HOOKED, {value: true});
+    var real = fbq.callMethod, wrapped = typeof real === "function" ? wrapCallMethod(real) : real;
+    var queue = fbq.queue;
+    Object.defineProperty(fbq, "callMethod", {configurable: true, enumerable: true,
+      get: function () { return wrapped; },
+      set: function (v) { real = v; wrapped = typeof v === "function" ? wrapCallMethod(v) : v; }});
+    Object.defineProperty(fbq, "queue", {configurable: true, enumerable: true,
+      get: function () { return queue; },
+      set: function (v) {
+        queue = v;
+        try { watchQueue(v, false); } catch (e) { log("warn", "mirror cannot watch this queue", String(e)); }
+      }});
+    try { // fbevents.js already ran: learn the pixels (and their user data) it was given
+      var state = typeof fbq.getState === "function" ? fbq.getState() : null;
+      var pixels = state && state.pixels;
+      for (var i = 0; pixels && i < pixels.length; i++) onInit(pixels[i].id, pixels[i].userData);
+    } catch (e) { log("warn", "fbq.getState failed", String(e)); }
+    watchQueue(queue, true);
+  }
+
+  // No fbq yet (a React app calls ReactPixel.init later, or the base code comes after us): catch the
+  // moment the base code assigns window.fbq, then step aside with a plain property again.
+  function watchPixel() {
+    try {
+      var current = window.fbq;
+      if (typeof current === "function") { watchStub(current); return; }
+      var found = Object.getOwnPropertyDescriptor(window, "fbq");
+      if ((found && !found.configurable) || (found && found.get)) return;
+      var value = current;
+      Object.defineProperty(window, "fbq", {configurable: true, enumerable: true,
+        get: function () { return value; },
+        set: function (v) {
+          value = v;
+          if (typeof v !== "function") return;
+          Object.defineProperty(window, "fbq", {value: v, writable: true, configurable: true, enumerable: true});
+          try { watchStub(v); } catch (e) { log("warn", "mirror failed", String(e)); }
+        }});
+    } catch (e) { log("warn", "mirror unavailable", String(e)); }
   }
 
   function onHide() {

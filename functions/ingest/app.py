@@ -1,7 +1,8 @@
 """POST /events: turn an HTTP API request into Meta events; send them now or queue them.
 
-API Gateway routes only POST /events here, so there is no router: Powertools' event handler would
-add ~70 ms of imports to every cold start for nothing.
+API Gateway routes only POST /events and POST /{version}/{pixel_id}/events (Meta's own shape, the
+"Graph door") here, so rawPath is the router: Powertools' event handler would add ~70 ms of imports
+to every cold start for nothing.
 """
 
 import json
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.logging import correlation_paths
 
+from capi_relay import graph_shape
 from capi_relay.errors import BadRequest, MetaError, QueueUnavailable, SecretUnavailable
 from capi_relay.relay import relay
 from relay_aws import config, graph_client, http_request, log_privacy, metrics, retry_queue, settings, token
@@ -20,8 +22,10 @@ recorder = Metrics(namespace=settings.load().metrics_namespace)  # dimension ser
 RETRY_LATER = {"Retry-After": "5"}
 
 
-def post_events(event: dict, context: object) -> tuple[int, dict, dict]:
+def post_events(event: dict, context: object, graph: bool = False) -> tuple[int, dict, dict]:
     request = http_request.parse(event)  # body, cookies, IP, UA
+    if graph:  # Meta's request shape → the relay's own
+        request = graph_shape.relay_request(request, event["rawPath"], config.current())
     result = relay(
         request,
         config=config.current(),
@@ -29,6 +33,7 @@ def post_events(event: dict, context: object) -> tuple[int, dict, dict]:
         credentials=token.source(),
         sink=retry_queue.sink(),
         now=time.time(),
+        all_or_nothing=graph,
         remaining=remaining_s(context),
     )
     metrics.record_relay(recorder, result)
@@ -65,8 +70,9 @@ def unavailable(error: Exception, code: str, message: str) -> tuple[int, dict, d
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @recorder.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
+    graph = graph_shape.is_graph_route(event.get("rawPath"))
     try:
-        status, body, headers = post_events(event, context)
+        status, body, headers = post_events(event, context, graph)
     except BadRequest as error:
         status, body, headers = refused(error)
     except SecretUnavailable as error:  # no auth policy ever read: callers cannot be checked
@@ -82,5 +88,7 @@ def lambda_handler(event: dict, context: object) -> dict:
         status, body, headers = unavailable(
             error, "internal_error", "unexpected error; send the events again"
         )
+    if graph:  # Meta's answer shape, so the SDKs raise their usual errors
+        status, body = graph_shape.answer(status, body, (event.get("requestContext") or {}).get("requestId"))
     headers = {"Content-Type": "application/json", **headers}
     return {"statusCode": status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}

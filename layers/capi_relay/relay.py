@@ -102,10 +102,13 @@ def relay(
     credentials: CredentialSource,
     sink: Sink,
     now: float,
+    all_or_nothing: bool = False,
     remaining: Callable[[], float] | None = None,
 ) -> RelayResult:
     """Relay one request's events (DESIGN.md §3); raises only BadRequest's family and QueueUnavailable.
 
+    `all_or_nothing` (the Graph door): one invalid event refuses the request, as Meta does, so a
+    client that sends the batch again after the error does not send its valid events twice.
     `remaining`: seconds left in this invocation; no Graph call (nor token refresh) starts that could
     not end before it, and what is left is queued.
     """
@@ -134,7 +137,7 @@ def relay(
             indexes.append(index)
             ready.append(event)
     errors.sort(key=lambda e: e.index or 0)  # parse found some, validation the others: by event
-    if not ready:
+    if not ready or (all_or_nothing and errors):
         raise BadRequest(errors)
     limits = Limits(
         config.max_graph_calls, remaining, reserve_s=config.queue_write_s, fetch_s=config.credentials_read_s

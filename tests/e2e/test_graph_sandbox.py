@@ -183,16 +183,63 @@ def test_timeout_fault_holds_the_request_past_the_client_read_timeout(graph_sand
     assert _post(graph_sandbox, [_event()]).status_code == 200
 
 
-def test_test_events_page_lists_events_and_escapes_them(graph_sandbox: GraphSandbox) -> None:
+def test_test_events_page_is_a_fixed_shell_and_its_json_lists_events(graph_sandbox: GraphSandbox) -> None:
     # Given an event whose name and id carry markup
     _post(graph_sandbox, [_event(event_name="<script>x</script>", event_id="<b>id</b>", custom_data=None)])
-    # When the Test Events page is fetched
+    # When the Test Events page and its JSON are fetched
     page = requests.get(graph_sandbox.url + "/", timeout=5)
-    # Then the event is listed with its match keys, escaped
+    data = requests.get(graph_sandbox.url + "/_sandbox/test-events", timeout=5).json()
+    # Then the page holds no event data (its script draws the JSON as text) and runs only its own script
     assert page.status_code == 200
-    assert "&lt;script&gt;x&lt;/script&gt;" in page.text
-    assert "<script>x" not in page.text
-    assert "em client_user_agent" in page.text
+    assert "<script>x" not in page.text and "id</b>" not in page.text
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    [row] = data["events"]
+    assert (row["event_name"], row["event_id"], row["status"]) == (
+        "<script>x</script>",
+        "<b>id</b>",
+        "received",
+    )
+    assert row["match"]["keys"] == ["em", "client_user_agent"]
+
+
+def test_retries_of_one_event_id_are_counted_as_attempts(graph_sandbox: GraphSandbox) -> None:
+    # Given Meta fails the first call with a 503
+    graph_sandbox.add_fault({"kind": "5xx", "count": 1})
+    # When the same event is sent twice
+    statuses = [_post(graph_sandbox, [_event()]).status_code for _ in range(2)]
+    # Then Meta got it once, on attempt 2, and the page has one row holding both deliveries
+    assert statuses == [503, 200]
+    assert [r["attempt"] for r in graph_sandbox.events()] == [2]
+    [row] = requests.get(graph_sandbox.url + "/_sandbox/test-events", timeout=5).json()["events"]
+    assert [(a["attempt"], a["outcome"]) for a in row["attempts"]] == [(1, "failed"), (2, "received")]
+    assert {"kind": "retry", "label": "Attempt 2"}.items() <= next(
+        b for b in row["badges"] if b["kind"] == "retry"
+    ).items()
+
+
+def test_pixel_report_is_checked_and_paired_with_the_server_event(graph_sandbox: GraphSandbox) -> None:
+    # Given a server event, and Pixel reports: a matching one, and malformed ones
+    _post(graph_sandbox, [_event()])
+    url = graph_sandbox.url + "/_sandbox/pixel"
+    good = requests.post(
+        url, data=json.dumps({"pixel_id": PIXEL_ID, "event_name": "Purchase", "event_id": "order-1"})
+    )
+    bad = [
+        requests.post(url, data=body, timeout=5)
+        for body in (
+            "[1]",
+            "{",
+            json.dumps({"event_name": ""}),
+            json.dumps({"event_name": "A", "token": "x"}),
+        )
+    ]
+    # Then the bad ones get a 400 naming the problem, and the pair is marked deduplicated on both rows
+    assert good.status_code == 200
+    assert [r.status_code for r in bad] == [400] * 4
+    assert "event_name" in bad[2].json()["error"] and "token" in bad[3].json()["error"]
+    rows = requests.get(graph_sandbox.url + "/_sandbox/test-events", timeout=5).json()["events"]
+    assert sorted(r["source"] for r in rows) == ["browser", "server"]
+    assert all(any(b["kind"] == "dedup" for b in r["badges"]) for r in rows)
 
 
 def test_token_is_never_echoed_in_any_response(graph_sandbox: GraphSandbox) -> None:
@@ -201,7 +248,7 @@ def test_token_is_never_echoed_in_any_response(graph_sandbox: GraphSandbox) -> N
     # When the events, requests and page are read
     views = [
         requests.get(graph_sandbox.url + path, timeout=5).text
-        for path in ("/", "/_sandbox/events", "/_sandbox/requests")
+        for path in ("/", "/_sandbox/events", "/_sandbox/requests", "/_sandbox/test-events")
     ]
     # Then the token shows up nowhere
     assert all(META_TOKEN not in text for text in [r.text for r in responses] + views)

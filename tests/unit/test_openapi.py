@@ -8,15 +8,16 @@ import re
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from capi_relay import auth, consent, errors, normalize, parse
+from capi_relay import auth, consent, errors, graph_shape, normalize, parse
 from capi_relay import validate as domain_validate
-from capi_relay.model import RelayConfig
+from capi_relay.model import IngestRequest, RelayConfig
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 LIMITS = RelayConfig()  # the domain's defaults are the deployment's limits
@@ -162,7 +163,8 @@ def test_consent_names_are_the_consent_modules():
 def test_headers_are_the_ones_the_code_reads():
     # Given the headers the spec documents (parameters and security schemes)
     headers = {p["name"].lower() for p in operation()["parameters"] if p["in"] == "header"}
-    headers |= {s["name"].lower() for s in spec()["components"]["securitySchemes"].values()}
+    schemes = spec()["components"]["securitySchemes"].values()
+    headers |= {s["name"].lower() for s in schemes if s["in"] == "header"}
     # When compared with the names auth and consent read
     # Then they are the same
     assert headers == {
@@ -251,3 +253,74 @@ def test_bodies_the_relay_refuses_are_invalid_in_the_spec(body):
     # When the spec's schema checks it
     # Then it is invalid there too
     assert not validator("Body").is_valid(body)
+
+
+# --- the Graph door: POST /{version}/{pixel_id}/events -------------------------------------------------
+
+
+def graph_operation() -> dict:
+    return spec()["paths"]["/{version}/{pixel_id}/events"]["post"]
+
+
+def test_graph_parameters_are_the_ones_graph_shape_reads():
+    # Given the parameters the spec documents for the Graph door
+    documented = set(schema("GraphParams")["properties"])
+    # Then they are Meta's: data, the token and its proof, the test code and the optional upload fields
+    assert documented == {
+        "data",
+        "access_token",
+        "appsecret_proof",
+        "test_event_code",
+        *graph_shape._OPTIONAL,
+    }
+    assert {"access_token"} == {
+        s["name"] for s in spec()["components"]["securitySchemes"].values() if s["in"] == "query"
+    }
+
+
+def test_graph_example_is_what_graph_shape_turns_into_a_relay_body():
+    # Given the documented curl example, form-encoded as curl sends it
+    example = graph_operation()["requestBody"]["content"]["application/x-www-form-urlencoded"]["examples"]
+    form = example["curl"]["value"]
+    OAS30Validator(schema("GraphParams")).validate(form)
+    request = IngestRequest(
+        body=urlencode(form).encode(), headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    # When graph_shape reads it
+    relayed = graph_shape.relay_request(request, "/v24.0/1234567890/events", LIMITS)
+    # Then the relay gets its own body, valid for /events, and the key as X-Api-Key
+    body = json.loads(relayed.body)
+    validator("Body").validate(body)
+    assert body["pixel_id"] == "1234567890" and body["data"][0]["event_name"] == "Purchase"
+    assert relayed.headers["x-api-key"] == form["access_token"]
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (
+            401,
+            {"errors": [{"index": None, "field": "access_token", "code": "api_key_invalid", "message": "m"}]},
+        ),
+        (
+            403,
+            {"errors": [{"index": None, "field": "pixel_id", "code": "pixel_not_allowed", "message": "m"}]},
+        ),
+        (
+            400,
+            {"errors": [{"index": 1, "field": "event_name", "code": "event_name_missing", "message": "m"}]},
+        ),
+        (503, {"errors": [{"index": None, "field": "request", "code": "unavailable", "message": "m"}]}),
+    ],
+)
+def test_graph_answers_match_the_documented_error_shape(status, body):
+    answered, envelope = graph_shape.answer(status, body, "trace-1")
+    documented = graph_operation()["responses"][str(answered)]["content"]["application/json"]["schema"]
+    OAS30Validator({**documented, "components": spec()["components"]}).validate(envelope)
+
+
+def test_graph_success_matches_the_documented_shape():
+    body = {"events_received": 2, "event_ids": ["a", "b"], "fbtrace_id": "Ax", "warnings": []}
+    status, answer = graph_shape.answer(200, body, "trace-1")
+    validator("GraphEventsReceived").validate(answer)
+    assert (status, answer["events_received"], answer["fbtrace_id"]) == (200, 2, "Ax")
