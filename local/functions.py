@@ -17,12 +17,13 @@ def cold_start() -> None:
 
     The next invocation reads the environment again, as a new container would.
     """
-    from relay_aws import config, graph_client, retry_queue, settings
+    from relay_aws import config, graph_client, retry_queue, settings, token
 
     if graph_client.get.cache_info().currsize:
         graph_client.get().close()
     for cached in (settings.load, config._build, graph_client.get, retry_queue._sqs, retry_queue.sink):
         cached.cache_clear()
+    token.clear_cache()
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()

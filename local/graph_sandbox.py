@@ -49,13 +49,17 @@ _PAGE_CSP = (
 )
 _KEEP_DELIVERIES = 20000
 _PATH = re.compile(r"/(v\d+\.\d+)/([^/]+)/events/?")
-_FAULT_KINDS = ("5xx", "timeout", "rate_limit", "token", "reject")
+_FAULT_KINDS = ("5xx", "timeout", "rate_limit", "token", "reject", "slow")
 _RATE_LIMITS = {
     4: "(#4) Application request limit reached",
     17: "(#17) User request limit reached",
     32: "(#32) Page request limit reached",
     613: "(#613) Calls to this api have exceeded the rate limit.",
+    80000: "(#80000) There have been too many calls from this ad-account.",
+    80001: "(#80001) There have been too many calls to this Page account.",
+    80003: "(#80003) There have been too many calls to this ad-account.",
     80004: "(#80004) There have been too many calls to this ad-account.",
+    80014: "(#80014) There have been too many calls for the batch uploads to this ad account.",
 }
 
 
@@ -71,9 +75,10 @@ class Fault:
     count: int | None = None  # fire at most this many times (the first N matching calls when rate=1)
     event_name: str | None = None  # reject: only requests holding an event with this name
     status: int = 503  # 5xx: 500, 502 (an HTML body, like a proxy), 503, 504
-    code: int = 4  # rate_limit: 4, 17, 32, 613, 80004
+    code: int = 4  # rate_limit: 4, 17, 32, 613, 80000, 80001, 80003, 80004, 80014
+    transient: bool = True  # rate_limit: is_transient in the answer (Meta often sends false for 800xx)
     subcode: int = SUBCODES["invalid_parameter"]  # reject
-    delay_s: float = 15.0  # timeout: how long to hold the request
+    delay_s: float = 15.0  # timeout: how long to hold the request; slow: how long before answering
     accept: bool = False  # 5xx/timeout: record the events anyway (Meta got them, the caller cannot know)
     seed: int | None = None
     fired: int = 0
@@ -95,6 +100,7 @@ class Fault:
             "delay_s",
             "accept",
             "seed",
+            "transient",
         }
         unknown = sorted(set(spec) - known)
         if unknown:
@@ -115,6 +121,7 @@ class Fault:
                 raise ValueError("event_name must be a string")
             fault.event_name = spec["event_name"]
         fault.accept = bool(spec.get("accept", False))
+        fault.transient = bool(spec.get("transient", True))
         if fault.kind == "5xx" and not 500 <= fault.status <= 599:
             raise ValueError("status must be 5xx")
         if fault.kind == "rate_limit" and fault.code not in _RATE_LIMITS:
@@ -147,6 +154,7 @@ class Fault:
             "delay_s": self.delay_s,
             "accept": self.accept,
             "seed": self.seed,
+            "transient": self.transient,
             "fired": self.fired,
         }
 
@@ -156,7 +164,7 @@ class Fault:
                 return GraphError(500, "An unknown error has occurred.", code=1, transient=True)
             return GraphError(self.status, "Service temporarily unavailable", code=2, transient=True)
         if self.kind == "rate_limit":
-            return GraphError(400, _RATE_LIMITS[self.code], code=self.code, transient=True)
+            return GraphError(400, _RATE_LIMITS[self.code], code=self.code, transient=self.transient)
         if self.kind == "token":
             return GraphError(
                 400, "Error validating access token: Session has expired.", code=190, subcode=463
@@ -463,6 +471,9 @@ class GraphSandbox:
                 subcode=33,
                 kind="GraphMethodException",
             )
+        slow = self._fault_for(("slow",), events)
+        if slow is not None:
+            self._hold(slow)  # then answers as usual: a Graph API that is slow, not down
         fault = self._fault_for(("5xx", "timeout", "rate_limit", "token"), events)
         if fault is not None:
             return fault
@@ -750,8 +761,11 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             if value:
                 self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the caller gave up on a slow answer, as a client may
 
 
 # --- python -m local.graph_sandbox ---------------------------------------------------------------

@@ -12,9 +12,10 @@ would repeat on every line what Lambda's own REPORT line and metrics already say
 
 import json
 import time
+from collections.abc import Callable
 
 from capi_relay import graph_shape
-from capi_relay.errors import BadRequest, MetaError, QueueUnavailable
+from capi_relay.errors import BadRequest, MetaError, QueueUnavailable, SecretUnavailable
 from capi_relay.relay import relay
 from relay_aws import (
     config,
@@ -34,7 +35,7 @@ RETRY_LATER = {"Retry-After": "5"}
 NOT_FOUND = json.dumps({"message": "Not Found"})  # what API Gateway answers for another route
 
 
-def post_events(event: dict, graph: bool = False) -> tuple[int, dict, dict]:
+def post_events(event: dict, context: object, graph: bool = False) -> tuple[int, dict, dict]:
     request = http_request.parse(event)  # body, cookies, IP, UA
     if graph:  # Meta's request shape → the relay's own
         request = graph_shape.relay_request(request, event["rawPath"], config.current())
@@ -46,11 +47,18 @@ def post_events(event: dict, graph: bool = False) -> tuple[int, dict, dict]:
         sink=retry_queue.sink(),
         now=time.time(),
         all_or_nothing=graph,
+        remaining=remaining_s(context),
     )
     metrics.record_relay(recorder, result)
     logger.info("relayed", request_id=request.request_id, **metrics.outcome_fields(result))
     logger.debug("event ids", request_id=request.request_id, event_ids=result.event_ids)
     return result.status, result.body, {}
+
+
+def remaining_s(context: object) -> Callable[[], float] | None:
+    """The invocation's seconds left, as the domain takes it: a plain callable (None without a context)."""
+    millis = getattr(context, "get_remaining_time_in_millis", None)
+    return None if millis is None else lambda: millis() / 1000
 
 
 def refused(error: BadRequest, event: dict) -> tuple[int, dict, dict]:
@@ -75,9 +83,13 @@ def lambda_handler(event: dict, context: object) -> dict:
     if not (graph or http_request.is_post_events(event)):  # a function URL sends every method and path
         return {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "body": NOT_FOUND}
     try:
-        status, body, headers = post_events(event, graph)
+        status, body, headers = post_events(event, context, graph)
     except BadRequest as error:
         status, body, headers = refused(error, event)
+    except SecretUnavailable as error:  # no auth policy ever read: callers cannot be checked
+        metrics.record_secret_error(recorder)
+        message = f"the relay's secret {error.secret_name} cannot be read; retry later"
+        status, body, headers = unavailable(error, "secret_unavailable", message, event)
     except (QueueUnavailable, MetaError) as error:
         status, body, headers = unavailable(
             error, "unavailable", "neither Meta nor the queue took the events", event

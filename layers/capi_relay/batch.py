@@ -10,6 +10,9 @@ T = TypeVar("T")
 
 MAX_EVENTS_PER_REQUEST = 1000  # Meta: at most 1000 events in one POST /{pixel_id}/events
 MAX_BISECT_REQUESTS = 64  # extra Graph requests one delivery may spend isolating refused events
+# Graph calls one delivery may make in all (a token refresh and bisecting included); isolating one
+# refused event in a batch of 1000 takes ~20, so the rest of that search is queued and goes on later
+MAX_GRAPH_CALLS = 10
 
 
 def chunks(items: Sequence[T], size: int = MAX_EVENTS_PER_REQUEST) -> Iterator[Sequence[T]]:

@@ -1,59 +1,120 @@
 """Getting ready events to Meta: batches of ≤ 1000, one token refresh, bisecting a refused batch.
 
 Shared by the ingest (relay.py) and the retry (redeliver.py) use cases, with the retry / dead-letter
-message shapes of docs/CONTRACTS.md, so both send and queue in exactly one way.
+message shapes of docs/CONTRACTS.md, so both send and queue in exactly one way. Every delivery is
+bounded (Limits): a number of Graph calls, and the invocation's deadline; what is left is queued.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from capi_relay.batch import MAX_BISECT_REQUESTS, chunks, halves
-from capi_relay.errors import MetaError, PermanentMetaError, TokenMetaError, TransientMetaError
+from capi_relay.batch import MAX_BISECT_REQUESTS, MAX_GRAPH_CALLS, by_size, chunks, halves
+from capi_relay.errors import (
+    DeliveryStopped,
+    MetaError,
+    NotSent,
+    PermanentMetaError,
+    SecretUnavailable,
+    TokenMetaError,
+    TransientMetaError,
+)
 from capi_relay.model import Credentials, CredentialSource
 
 if TYPE_CHECKING:
     from capi_relay.meta_client import MetaClient, MetaResponse
 
 MESSAGE_VERSION = 1
+RESERVE_S = 3.0  # kept back from the deadline: queueing what is left takes SQS a few calls
+MIN_READ_S = 1.0  # a Graph call with less time than this to answer is not started
+
+Unsettled = MetaError | NotSent  # why events are still pending
+
+
+@dataclass(slots=True)
+class Limits:
+    """What one delivery may spend: Graph calls, and time before the invocation's deadline.
+
+    `remaining` is the invocation's seconds left (the Lambda context's, passed in by the handler as a
+    plain callable); None = no deadline (tests, local tools). `fetch_s` is the worst case of one
+    credentials read, so a token refresh is not started when it could not finish in time.
+    """
+
+    max_calls: int = MAX_GRAPH_CALLS
+    remaining: Callable[[], float] | None = None
+    reserve_s: float = RESERVE_S
+    fetch_s: float = 0.0
+    calls: int = 0
+
+    def left_s(self) -> float:
+        return math.inf if self.remaining is None else self.remaining() - self.reserve_s
+
+    def take_call(self, connect_s: float) -> float:
+        """Count one Graph call and return the longest read timeout it may use; DeliveryStopped if none."""
+        if self.calls >= self.max_calls:
+            raise DeliveryStopped("call_budget")
+        read_s = self.left_s() - connect_s
+        if read_s < MIN_READ_S:
+            raise DeliveryStopped("deadline")
+        self.calls += 1
+        return read_s
+
+    def check_fetch(self, connect_s: float) -> None:
+        """Raise DeliveryStopped when a credentials read plus one Graph call would not fit in time."""
+        if self.left_s() - self.fetch_s - connect_s < MIN_READ_S:
+            raise DeliveryStopped("deadline")
 
 
 class Sender:
     """Sends to one pixel; fetches credentials lazily and refreshes them at most once (Graph 190/102)."""
 
     def __init__(
-        self, client: MetaClient, pixel_id: str, credentials: CredentialSource, test_event_code: str | None
+        self,
+        client: MetaClient,
+        pixel_id: str,
+        credentials: CredentialSource,
+        test_event_code: str | None,
+        limits: Limits | None = None,
     ) -> None:
         self.client = client
         self.pixel_id = pixel_id
         self.test_event_code = test_event_code
+        self.limits = limits or Limits()
         self._source = credentials
         self._credentials: Credentials | None = None
         self._refreshed = False
-        self.errors: list[MetaError] = []  # every failure met, for metrics and logs
+        self.errors: list[Unsettled] = []  # every failure met, for metrics and logs
 
     def _fetch(self, force_refresh: bool) -> Credentials:
+        if force_refresh:  # a real read of the secret store (the first one is the cached read)
+            self.limits.check_fetch(self.client.timeout[0])
         try:
             return self._source(self.pixel_id, force_refresh)
-        except TokenMetaError:
-            raise  # no usable token configured (none, the placeholder): queued, and the token alarm fires
+        except (TokenMetaError, SecretUnavailable):
+            raise  # no usable token (none, the placeholder): queued, the token alarm fires; or no secret
         except Exception as exc:  # the secret store is down: the events wait in the queue
-            raise TransientMetaError(f"credentials unavailable ({type(exc).__name__})") from None
+            raise SecretUnavailable("credentials", type(exc).__name__) from None
+
+    def _send(self, events: Sequence[dict], credentials: Credentials) -> MetaResponse:
+        read_s = self.limits.take_call(self.client.timeout[0])
+        return self.client.send(self.pixel_id, events, credentials, self.test_event_code, max_read_s=read_s)
 
     def __call__(self, events: Sequence[dict]) -> MetaResponse:
         if self._credentials is None:
             self._credentials = self._fetch(False)
         try:
-            return self.client.send(self.pixel_id, events, self._credentials, self.test_event_code)
+            return self._send(events, self._credentials)
         except TokenMetaError as error:
             self.errors.append(error)
             if self._refreshed:
                 raise
             self._refreshed = True
             self._credentials = self._fetch(True)
-            return self.client.send(self.pixel_id, events, self._credentials, self.test_event_code)
+            return self._send(events, self._credentials)
 
 
 @dataclass(slots=True)
@@ -63,9 +124,19 @@ class Delivery:
     sent: list[int] = field(default_factory=list)
     rejected: list[tuple[int, PermanentMetaError]] = field(default_factory=list)
     pending: list[int] = field(default_factory=list)  # not delivered: Meta down, throttling, bad token
-    pending_error: MetaError | None = None
+    pending_groups: list[list[int]] = field(default_factory=list)  # `pending` as the groups it was tried in
+    pending_error: Unsettled | None = None
+    narrowed: bool = False  # a refused group was halved: the pending groups are smaller than the batch
     events_received: int = 0
     fbtrace_id: str | None = None
+
+    def wait(self, group: Sequence[int], error: Unsettled, met: list[Unsettled]) -> None:
+        """Leave `group` pending; a stop right after a failure (a refused token) shows that failure."""
+        if isinstance(error, DeliveryStopped) and met:
+            error = met[-1]
+        self.pending_error = error
+        self.pending.extend(group)
+        self.pending_groups.append(list(group))
 
 
 def _event_specific(error: PermanentMetaError) -> bool:
@@ -82,7 +153,7 @@ def deliver(
 
     def send(group: Sequence[int], bisecting: bool) -> None:
         if outcome.pending_error is not None:  # Meta is down: do not wait out a timeout per batch
-            outcome.pending.extend(group)
+            outcome.wait(group, outcome.pending_error, [])
             return
         if bisecting:
             budget[0] -= 1
@@ -93,15 +164,17 @@ def deliver(
             if len(group) == 1 or not _event_specific(error) or budget[0] <= 0:
                 outcome.rejected.extend((i, error) for i in group)  # visible in the DLQ, never silent
                 return
+            outcome.narrowed = True
             for half in halves(group):
                 if budget[0] <= 0:  # out of requests: the untried rest goes to the DLQ with this error
                     outcome.rejected.extend((i, error) for i in half)
                 else:
                     send(half, True)
-        except (TransientMetaError, TokenMetaError) as error:
-            sender.errors.append(error)
-            outcome.pending_error = error
-            outcome.pending.extend(group)
+        except (TransientMetaError, TokenMetaError, NotSent) as error:
+            # throttling, an outage, a bad token, no secret, the deadline: never a reason to bisect
+            if not isinstance(error, DeliveryStopped):
+                sender.errors.append(error)
+            outcome.wait(group, error, sender.errors)
         else:
             outcome.sent.extend(group)
             outcome.events_received += response.events_received
@@ -119,7 +192,7 @@ def retry_message(
     pixel_id: str,
     test_event_code: str | None,
     events: list[dict],
-    error: MetaError | None,
+    error: Unsettled | None,
     first_failure: int,
     attempts: int,
 ) -> dict[str, Any]:
@@ -136,7 +209,7 @@ def retry_message(
 
 
 def dead_letter_message(
-    base: dict, events: list[dict], reason: str, now: float, error: MetaError | None
+    base: dict, events: list[dict], reason: str, now: float, error: Unsettled | None
 ) -> dict:
     """A retry message plus why it will never be sent."""
     summary = error.summary() if error is not None else {}
@@ -160,3 +233,13 @@ def rejected_groups(outcome: Delivery) -> list[tuple[PermanentMetaError, list[in
     for position, error in outcome.rejected:
         groups.setdefault(id(error), (error, []))[1].append(position)
     return list(groups.values())
+
+
+def messages(base: dict, events: Sequence[dict], max_bytes: int) -> list[dict]:
+    """`base` with its `data` cut into groups that fit a queue message: the one place messages are
+    split by size (the SQS adapter sends what it is given)."""
+    return [{**base, "data": group} for group in by_size(events, max_bytes - len(_envelope(base)))]
+
+
+def _envelope(base: dict) -> bytes:
+    return json.dumps({**base, "data": []}, separators=(",", ":"), ensure_ascii=False).encode()

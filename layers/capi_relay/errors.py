@@ -100,6 +100,10 @@ class TransientMetaError(MetaError):
     error_class = "transient"
 
 
+class ThrottledMetaError(TransientMetaError):
+    """Meta's rate limits (HTTP 429; codes 4, 17, 32, 613, the 800xx ads family): back off, never bisect."""
+
+
 class TokenMetaError(MetaError):
     """Codes 190/102: refresh the secret once; if it fails again, queue and raise the alarm."""
 
@@ -116,3 +120,41 @@ class QueueUnavailable(RelayError):
     """Neither Meta nor the retry queue took the events: the caller gets 503 and should retry."""
 
     status = 503
+
+
+# --- Not sent, and nobody's fault: the events wait in the retry queue ---------------------------
+
+
+class NotSent(RelayError):
+    """The events were not offered to Meta (not a Graph answer): they are queued; summary() says why."""
+
+    error_class = "not_sent"
+
+    def summary(self) -> dict:
+        """Safe to log, queue and return: the class and, for a stop, its reason; never a value."""
+        return {"error_class": self.error_class, "reason": getattr(self, "reason", None)}
+
+
+class SecretUnavailable(NotSent):
+    """The secret holding the Meta token (and API keys) could not be read: slow, missing or not JSON.
+
+    Its own class, not a MetaError: Meta was never asked, and the secret error metric counts it.
+    """
+
+    error_class = "secret"
+
+    def __init__(self, secret_name: str, reason: str) -> None:
+        super().__init__(f"the secret {secret_name!r} could not be read ({reason})")
+        self.secret_name = secret_name
+        self.reason = reason
+
+
+class DeliveryStopped(NotSent):
+    """A delivery stopped before its next Graph call: the invocation's deadline is near, or its call
+    budget is spent. What it had not settled is queued."""
+
+    error_class = "stopped"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"delivery stopped: {reason}")
+        self.reason = reason

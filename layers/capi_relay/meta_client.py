@@ -17,12 +17,31 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from capi_relay.errors import MetaError, PermanentMetaError, TokenMetaError, TransientMetaError
+from capi_relay.errors import (
+    MetaError,
+    PermanentMetaError,
+    ThrottledMetaError,
+    TokenMetaError,
+    TransientMetaError,
+)
 from capi_relay.model import Credentials
 
-# DESIGN.md §3: throttling, outages and Meta's own "try again later"
-TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 341, 368, 613, 80004})
+# DESIGN.md §3: outages and Meta's own "try again later"
+TRANSIENT_CODES = frozenset({1, 2, 341, 368})
+# rate limits: application, user, page, custom-level and ads-management throttling; Meta sends several
+# of them with is_transient false, so the code alone decides
+THROTTLE_CODES = frozenset({4, 17, 32, 613})
+ADS_THROTTLE_CODES = (80000, 80100)  # [from, to): the 800xx business-use-case family (80000 … 80014 …)
 TOKEN_CODES = frozenset({190, 102})
+# Meta's guidance: a small request is answered in well under a second; give it 1.5–3 s, and larger
+# batches more, up to the client's read timeout (a cap)
+SMALL_READ_S = 2.5
+READ_S_PER_EVENT = 0.008  # + 8 s for a batch of 1000
+
+
+def read_timeout_s(events: int, cap_s: float) -> float:
+    """How long to wait for Meta's answer to a request of `events` events."""
+    return min(SMALL_READ_S + READ_S_PER_EVENT * events, cap_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +84,19 @@ def classify(response: requests.Response | None = None, exc: BaseException | Non
     details = {"status": status, "code": code, "subcode": subcode, "fbtrace_id": trace}
     if code in TOKEN_CODES:
         return TokenMetaError(f"Graph API refused the access token ({where})", **details)
-    if code in TRANSIENT_CODES or error.get("is_transient") is True or status == 429 or status >= 500:
+    if _throttling(code) or status == 429:
+        return ThrottledMetaError(f"Graph API throttled the request, retry later ({where})", **details)
+    if code in TRANSIENT_CODES or error.get("is_transient") is True or status >= 500:
         return TransientMetaError(f"Graph API failed, retry later ({where})", **details)
     if 400 <= status < 500:
         return PermanentMetaError(f"Graph API rejected the request ({where})", **details)
     return TransientMetaError(f"Graph API answered unexpectedly ({where})", **details)
+
+
+def _throttling(code: int | None) -> bool:
+    return code is not None and (
+        code in THROTTLE_CODES or ADS_THROTTLE_CODES[0] <= code < ADS_THROTTLE_CODES[1]
+    )
 
 
 def _int(value: Any) -> int | None:
@@ -115,8 +142,13 @@ class MetaClient:
         events: Sequence[dict],
         credentials: Credentials,
         test_event_code: str | None = None,
+        max_read_s: float | None = None,
     ) -> MetaResponse:
-        """Send ≤ 1000 ready (hashed) events; raise Transient-, Token- or PermanentMetaError."""
+        """Send ≤ 1000 ready (hashed) events; raise Transient-, Token- or PermanentMetaError.
+
+        The read timeout grows with the batch (read_timeout_s), never past the client's own nor past
+        `max_read_s` (what the caller's deadline leaves).
+        """
         payload: dict[str, Any] = {"data": list(events), "access_token": credentials.access_token}
         if credentials.app_secret:
             payload["appsecret_proof"] = appsecret_proof(credentials.access_token, credentials.app_secret)
@@ -125,7 +157,10 @@ class MetaClient:
         body = _ENCODER.encode(payload).encode()
         url = f"{self.graph_url}/{self.api_version}/{pixel_id}/events"
         try:
-            response = self._session.post(url, data=body, timeout=self.timeout)
+            read_s = read_timeout_s(len(events), self.timeout[1])
+            if max_read_s is not None:
+                read_s = min(read_s, max_read_s)
+            response = self._session.post(url, data=body, timeout=(self.timeout[0], read_s))
         except requests.RequestException as exc:
             raise classify(exc=exc) from None  # `from None`: the cause's repr may hold the request
         if response.status_code != 200:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from capi_relay.batch import MAX_BISECT_REQUESTS
+from capi_relay.batch import MAX_BISECT_REQUESTS, MAX_GRAPH_CALLS
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,9 @@ class RelayConfig:
     future_skew_s: int = 60  # an event_time at most this far ahead is taken as "now" (clock drift)
     max_message_bytes: int = 240_000  # one retry message; SQS refuses more than 256 KiB
     max_bisect_requests: int = MAX_BISECT_REQUESTS
+    max_graph_calls: int = MAX_GRAPH_CALLS  # one request's Graph calls; the rest is queued
+    credentials_read_s: float = 0.0  # worst case of one secret read (the adapter's client timeouts)
+    queue_write_s: float = 3.0  # kept back from the deadline to queue what is left (the adapter's worst case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +97,4 @@ class RedeliveryResult:
     sent: int
     dead_lettered: int
     requeued: int = 0  # events sent back to the retry queue after partial progress
+    unsettled: Any = None  # why those were not sent (a MetaError or NotSent), for the retry policy

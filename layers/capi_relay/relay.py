@@ -7,17 +7,18 @@ data stays in this function's memory: the queue only ever sees normalized, hashe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from capi_relay.auth import authenticate_caller, check_event_sources, choose_pixel
-from capi_relay.batch import by_size
 from capi_relay.consent import CONSENT_FIELD, Consent, apply_consent, read_consent
 from capi_relay.delivery import (
     Delivery,
+    Limits,
     Sender,
     dead_letter_message,
     deliver,
+    messages,
     rejected_groups,
     retry_message,
 )
@@ -102,11 +103,14 @@ def relay(
     sink: Sink,
     now: float,
     all_or_nothing: bool = False,
+    remaining: Callable[[], float] | None = None,
 ) -> RelayResult:
     """Relay one request's events (DESIGN.md §3); raises only BadRequest's family and QueueUnavailable.
 
     `all_or_nothing` (the Graph door): one invalid event refuses the request, as Meta does, so a
     client that sends the batch again after the error does not send its valid events twice.
+    `remaining`: seconds left in this invocation; no Graph call (nor token refresh) starts that could
+    not end before it, and what is left is queued.
     """
     # headers first: a stranger on a locked relay gets its 401/403 before any parsing is paid for
     credentialed = authenticate_caller(request, config, now)
@@ -135,7 +139,10 @@ def relay(
     errors.sort(key=lambda e: e.index or 0)  # parse found some, validation the others: by event
     if not ready or (all_or_nothing and errors):
         raise BadRequest(errors)
-    sender = Sender(client, pixel_id, credentials, parsed.test_event_code)
+    limits = Limits(
+        config.max_graph_calls, remaining, reserve_s=config.queue_write_s, fetch_s=config.credentials_read_s
+    )
+    sender = Sender(client, pixel_id, credentials, parsed.test_event_code, limits)
     outcome = deliver(ready, sender, config.max_bisect_requests)
     base = retry_message(pixel_id, parsed.test_event_code, [], outcome.pending_error, int(now), 1)
     _queue(ready, outcome, base, config, sink)
@@ -145,10 +152,10 @@ def relay(
 
 
 def _queue(ready: list[dict], outcome: Delivery, base: dict, config: RelayConfig, sink: Sink) -> None:
-    pending = [ready[i] for i in outcome.pending]
     try:
-        for group in by_size(pending, config.max_message_bytes):
-            sink.retry({**base, "data": group})
+        for group in outcome.pending_groups:
+            for message in messages(base, [ready[i] for i in group], config.max_message_bytes):
+                sink.retry(message)
     except Exception:  # the adapter's failure, whatever its type: neither Meta nor the queue took them
         raise QueueUnavailable("the retry queue is unavailable") from None
 
@@ -159,10 +166,10 @@ def _dead_letter(
     count = 0
     try:
         for error, positions in rejected_groups(outcome):
-            events = [ready[i] for i in positions]
-            for group in by_size(events, config.max_message_bytes):
-                sink.dead_letter(dead_letter_message(base, group, "meta_rejected", now, error))
-                count += len(group)
+            dead = dead_letter_message(base, [], "meta_rejected", now, error)
+            for message in messages(dead, [ready[i] for i in positions], config.max_message_bytes):
+                sink.dead_letter(message)
+                count += len(message["data"])
     except Exception:
         raise QueueUnavailable("the dead-letter queue is unavailable") from None
     return count

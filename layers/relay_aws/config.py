@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from capi_relay.errors import MetaError
+from capi_relay.errors import MetaError, SecretUnavailable
 from capi_relay.model import RelayConfig
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ _last_good: tuple[Settings, tuple] | None = None
 def current() -> RelayConfig:
     """Rebuilt only when the secret's API keys or HMAC secret change (the secret is cached 5 minutes).
 
-    Raises TransientMetaError only when the secret cannot be read and this container never read it.
+    Raises SecretUnavailable only when the secret cannot be read and this container never read it.
     """
     global _last_good
     from relay_aws import settings, token
@@ -32,7 +32,7 @@ def current() -> RelayConfig:
     loaded = settings.load()
     try:
         policy = token.auth_policy()
-    except MetaError:
+    except (MetaError, SecretUnavailable):
         if _last_good is None or _last_good[0] is not loaded:
             raise  # fail closed: nobody can be checked against a policy never read
         policy = _last_good[1]  # the secret store is down: keep checking callers as before

@@ -19,6 +19,7 @@ META_ERRORS_BY_CLASS = {  # capi_relay.errors: MetaError.error_class → metric
     "token": "MetaErrorsToken",  # TokenErrorsAlarm
     "permanent": "MetaErrorsPermanent",
 }
+SECRET_ERRORS = "SecretErrors"  # noqa: S105 (a metric name) the secret could not be read: not Meta's fault
 # Match-key coverage is a dashboard view no alarm reads: the ingest function's one INFO line per request
 # carries the counts under these fields (only those above zero) and the dashboard's Logs Insights
 # widget sums them, instead of six custom metrics ($1.80 a month) and their bytes in every EMF document.

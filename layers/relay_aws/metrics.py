@@ -70,13 +70,24 @@ def record_redelivery(metrics: Any, *, sent: int = 0, dead_lettered: int = 0, re
 
 
 def record_meta_errors(metrics: Any, errors: Iterable[Any]) -> None:
-    """One metric per class of Graph error (MetaErrorsToken feeds the token alarm); no total."""
+    """One metric per class of Graph error (MetaErrorsToken feeds the token alarm); no total. An
+    unreadable secret is SecretErrors instead (Meta was never asked); a delivery stopped by its deadline
+    or call budget is no error at all (its events are queued and counted there)."""
     by_class: dict[str, int] = {}
     for error in errors:
         summary = error.summary() if hasattr(error, "summary") else error
         error_class = summary.get("error_class", "meta")
         by_class[error_class] = by_class.get(error_class, 0) + 1
+    secret = by_class.pop("secret", 0)
+    if secret:
+        record_secret_error(metrics, secret)
+    by_class.pop("stopped", None)
     for error_class, count in by_class.items():
         metric = names.META_ERRORS_BY_CLASS.get(error_class)
         if metric:
             metrics.add_metric(name=metric, unit=_COUNT, value=count)
+
+
+def record_secret_error(metrics: Any, count: int = 1) -> None:
+    """The secret could not be read and no last good value was at hand."""
+    metrics.add_metric(name=names.SECRET_ERRORS, unit=_COUNT, value=count)

@@ -1,22 +1,24 @@
-"""The SQS side of the retry path: the domain's sink (retry / dead-letter) and the backoff.
+"""The SQS side of the retry path: the domain's sink (retry / dead-letter), and hiding a record for
+the backoff the domain chose (capi_relay.redeliver holds the retry policy).
 
 Messages hold hashed, ready-to-send events only (docs/CONTRACTS.md, "Retry / DLQ message"); the
-domain builds them, this module only moves them.
+domain builds them and cuts them to size (delivery.messages), this module only moves them.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from functools import cache
 from typing import Any
 
 from capi_relay.errors import QueueUnavailable
 
-MAX_MESSAGE_BYTES = 256 * 1024  # SQS's classic limit; messages above it are split by their events
-# SQS: a message's visibility may not extend past 12 h after it was received; the margin covers
-# the time this invocation has already spent (the retry function's timeout is 60 s)
-MAX_VISIBILITY_S = 12 * 3600 - 300
+MAX_MESSAGE_BYTES = 256 * 1024  # SQS's classic limit (the domain keeps messages under 240 KB)
+# short: queueing what is left happens in the last seconds before the invocation's deadline
+CONNECT_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 2.0
+ATTEMPTS = 2
+WORST_WRITE_S = ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S)  # one message, kept back from the deadline
 
 
 @cache
@@ -25,7 +27,11 @@ def _sqs() -> Any:
     import boto3
     from botocore.config import Config
 
-    config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
+    )
     return boto3.client("sqs", config=config)
 
 
@@ -45,22 +51,12 @@ class RetryQueue:
     def _send(self, url: str, message: dict) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        body = json.dumps(message, separators=(",", ":"))
         try:
-            for body in _bodies(message):
-                _sqs().send_message(QueueUrl=url, MessageBody=body)
+            _sqs().send_message(QueueUrl=url, MessageBody=body)
         except (BotoCoreError, ClientError) as error:
             # the botocore message names the queue and the error code only, never the body
             raise QueueUnavailable(f"SQS refused the message: {type(error).__name__}") from None
-
-
-def _bodies(message: dict) -> list[str]:
-    """One SQS body, or several when the events do not fit in one (each keeps the same envelope)."""
-    body = json.dumps(message, separators=(",", ":"))
-    events = message.get("data") or []
-    if len(body.encode()) <= MAX_MESSAGE_BYTES or len(events) < 2:
-        return [body]
-    half = len(events) // 2
-    return _bodies({**message, "data": events[:half]}) + _bodies({**message, "data": events[half:]})
 
 
 @cache
@@ -72,30 +68,8 @@ def sink() -> RetryQueue:
     return RetryQueue(loaded.retry_queue_url, loaded.dlq_url)
 
 
-def backoff_seconds(receive_count: int, base_s: float) -> int:
-    """Delay before the next attempt: base × 2^(attempt − 1), rounded up to whole seconds (so even a
-    tiny test base never retries a failing Meta in a hot loop), at most MAX_VISIBILITY_S."""
-    exponent = max(receive_count, 1) - 1
-    if exponent >= 32:  # far past the cap anyway; keeps the float finite
-        return MAX_VISIBILITY_S
-    return min(math.ceil(base_s * 2**exponent), MAX_VISIBILITY_S)
-
-
 def delay(receipt_handle: str, seconds: int, queue_url: str | None = None) -> None:
     """Hide a received message for `seconds` (SQS ChangeMessageVisibility): the record's backoff."""
     _sqs().change_message_visibility(
         QueueUrl=queue_url or sink().retry_url, ReceiptHandle=receipt_handle, VisibilityTimeout=int(seconds)
     )
-
-
-def attempt(receive_count: int | str, message: object) -> int:
-    """This delivery's attempt number: SQS's receive count, continued for a message that was re-queued
-    after partial progress (redeliver counts those in the message's `attempts`)."""
-    previous = message.get("attempts") if isinstance(message, dict) else None
-    previous = previous if isinstance(previous, int) and not isinstance(previous, bool) else 1
-    return max(int(receive_count), 1) + max(previous - 1, 0)
-
-
-def malformed(body: str, now: float) -> dict:
-    """A DLQ message for a body that is not a capi-relay retry message (put there by hand?), kept as is."""
-    return {"v": 1, "body": body, "dead_letter": {"reason": "malformed", "at": int(now)}}

@@ -80,6 +80,9 @@ def relay_config(
     settings: Settings, *, api_keys: tuple[str, ...] = (), hmac_secret: str | tuple[str, ...] | None = None
 ) -> RelayConfig:
     """The domain's configuration; API keys and the HMAC secret come from the secret, not the env."""
+    from relay_aws.retry_queue import WORST_WRITE_S
+    from relay_aws.token import WORST_READ_S
+
     ldu = settings.ldu_default
     return RelayConfig(
         pixel_ids=settings.pixel_ids,
@@ -93,4 +96,6 @@ def relay_config(
         dpo_state=0 if ldu else None,
         api_keys=api_keys,
         hmac_secret=hmac_secret,
+        credentials_read_s=WORST_READ_S,
+        queue_write_s=WORST_WRITE_S,
     )

@@ -6,33 +6,83 @@ Secret JSON (docs/CONTRACTS.md): {"access_token", "app_secret"?, "pixels"?: {"<i
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
+from functools import cache
+from typing import Any
 
-from capi_relay.errors import TokenMetaError, TransientMetaError
+from capi_relay.errors import SecretUnavailable, TokenMetaError
 from capi_relay.model import Credentials
 
 MAX_AGE_S = 300  # a rotated token is picked up within 5 minutes even without a token error
 PLACEHOLDER = "REPLACE_WITH_META_ACCESS_TOKEN"  # what template.yaml creates the secret with
+# Secrets Manager answers in milliseconds; the SDK's defaults (60 s timeouts, retries) would hold a
+# request for minutes while it is slow. One retry: two attempts of ≤ 1 s connect + 2 s read
+CONNECT_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 2.0
+ATTEMPTS = 2
+WORST_READ_S = ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + 1  # + the SDK's backoff between them
+
+# stale-while-error: the last good value of each secret this container read, served on any failure;
+# after a failure it is served without asking the store again for a while (no request pays twice)
+_last_good: dict[str, dict] = {}
+_failed_at: dict[str, float] = {}
+QUIET_AFTER_FAILURE_S = 30.0
+
+
+@cache
+def _provider() -> Any:
+    """One Powertools SecretsProvider per container, on a client with short timeouts."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
+    )
+    return SecretsProvider(boto_config=config)
+
+
+def expire_cache() -> None:
+    """As if MAX_AGE_S had passed: the next read asks Secrets Manager (the last good value is kept)."""
+    if _provider.cache_info().currsize:
+        _provider().clear_cache()
+
+
+def clear_cache() -> None:
+    """Forget the cached secret, its client and the last good value (a new container; tests)."""
+    if _provider.cache_info().currsize:
+        _provider().clear_cache()
+    _provider.cache_clear()
+    _last_good.clear()
+    _failed_at.clear()
 
 
 def read_secret(force_refresh: bool = False) -> dict:
-    """The secret's JSON (Powertools caches it for MAX_AGE_S; force_refresh fetches it now).
+    """The secret's JSON (cached for MAX_AGE_S; force_refresh fetches it now).
 
-    An unreachable or unreadable secret is a TransientMetaError: the events wait in the retry queue
-    instead of being lost.
+    On any failure — slow, refused, deleted, not JSON — the last good value this container read is
+    served (stale-while-error); only a container that never read it raises SecretUnavailable, which
+    names the secret: the events wait in the retry queue, or the request gets a 503 saying why.
     """
-    from aws_lambda_powertools.utilities import parameters
-
     from relay_aws import settings
 
+    name = settings.load().secret_id
+    if name in _last_good and time.monotonic() - _failed_at.get(name, -math.inf) < QUIET_AFTER_FAILURE_S:
+        return _last_good[name]
     try:
-        value = parameters.get_secret(
-            settings.load().secret_id, transform="json", max_age=MAX_AGE_S, force_fetch=force_refresh
-        )
-    except (parameters.exceptions.GetParameterError, parameters.exceptions.TransformParameterError):
-        raise TransientMetaError("the Meta secret could not be read") from None
-    if not isinstance(value, dict):
-        raise TransientMetaError("the Meta secret is not a JSON object")
+        value = _provider().get(name, transform="json", max_age=MAX_AGE_S, force_fetch=force_refresh)
+        if not isinstance(value, dict):
+            raise TypeError("not a JSON object")
+    except Exception as error:  # whatever the SDK or the transform raised: never its text (values)
+        if name in _last_good:
+            _failed_at[name] = time.monotonic()
+            return _last_good[name]
+        raise SecretUnavailable(name, type(error).__name__) from None
+    _last_good[name] = value
+    _failed_at.pop(name, None)
     return value
 
 

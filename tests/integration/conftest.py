@@ -38,10 +38,10 @@ class Handlers:
             self.monkeypatch.setenv(name, value)
         self.ingest_handler, self.retry_handler = load_handler("ingest"), load_handler("retry")
 
-    def ingest(self, event: dict) -> tuple[int, dict]:
-        """Invoke the ingest function; (status, parsed JSON body)."""
+    def ingest(self, event: dict, remaining_ms: int = 20_000) -> tuple[int, dict]:
+        """Invoke the ingest function with `remaining_ms` left before its timeout; (status, JSON body)."""
         _log_to_current_stdout()
-        response = self.ingest_handler(event, LambdaContext())
+        response = self.ingest_handler(event, LambdaContext(remaining_ms=remaining_ms))
         return response["statusCode"], json.loads(response["body"])
 
     def receive(self, visibility_timeout: int = 30) -> list[dict]:
@@ -58,11 +58,15 @@ class Handlers:
             .get("Messages", [])
         )
 
-    def retry(self, messages: list[dict], receive_count: int | None = None) -> dict:
+    def retry(
+        self, messages: list[dict], receive_count: int | None = None, remaining_ms: int = 60_000
+    ) -> dict:
         """Invoke the retry function on received messages, then delete the records it did not fail
         (what the SQS event source mapping does with a partial batch response)."""
         _log_to_current_stdout()
-        response = self.retry_handler(sqs_event(messages, receive_count), LambdaContext())
+        response = self.retry_handler(
+            sqs_event(messages, receive_count), LambdaContext(remaining_ms=remaining_ms)
+        )
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         sqs = self.aws.client("sqs")
         for message in messages:

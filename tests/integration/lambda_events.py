@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,11 @@ class LambdaContext:
     aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
     log_group_name: str = "/aws/lambda/capi-relay-test"
     log_stream_name: str = "2026/11/25/[$LATEST]abcdef"
+    remaining_ms: int = 20_000  # the function's timeout (template: 20 s); counts down like Lambda's
+    started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
-        return 20_000
+        return self.remaining_ms - int((time.monotonic() - self.started) * 1000)
 
 
 def sample(name: str) -> dict:

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from capi_relay.errors import QueueUnavailable, TransientMetaError
+from capi_relay.errors import QueueUnavailable, SecretUnavailable
 from local.functions import cold_start
 from relay_aws import http_request, retry_queue, settings, token
+from tests.conftest import PIXEL_ID
 from tests.integration.lambda_events import http_event, sample
 
 
@@ -88,19 +89,25 @@ def adapters(handler_env, local_aws):
     cold_start()
 
 
-def test_message_too_big_for_sqs_is_split_and_every_event_kept(adapters):
-    # Given a retry message whose 400 events weigh about 400 KB
-    message = json.loads(sample("sqs_retry_batch.json")["Records"][0]["body"])
-    event = message["data"][0]
-    message["data"] = [{**event, "event_id": f"e{i}", "custom_data": {"note": "x" * 900}} for i in range(400)]
-    # When it is put on the retry queue
-    retry_queue.sink().retry(message)
-    # Then it arrives as several messages, each under the limit, with the envelope and all events
-    bodies = [m["Body"] for m in adapters.messages("retry")]
+def test_events_too_big_for_one_sqs_message_are_queued_in_several_and_every_event_kept(
+    handlers, graph_sandbox, local_aws
+):
+    # Given Meta down, and a batch of 400 events weighing about 400 KB (one SQS message takes 256 KiB)
+    graph_sandbox.add_fault({"kind": "5xx"})
+    base = json.loads(sample("single.json")["body"])  # one event, as a website sends it
+    events = [
+        {**base, "event_name": "Lead", "event_id": f"e{i}", "custom_data": {"note": "x" * 900}}
+        for i in range(400)
+    ]
+    # When the batch is posted
+    status, body = handlers.ingest(http_event({"data": events}))
+    # Then it is queued as several messages, each under SQS's limit, with the envelope and all events
+    assert status == 202 and body["queued"] == 400
+    bodies = [m["Body"] for m in local_aws.messages("retry")]
     assert len(bodies) >= 2 and all(len(b.encode()) <= retry_queue.MAX_MESSAGE_BYTES for b in bodies)
     parts = [json.loads(b) for b in bodies]
     assert sorted(e["event_id"] for p in parts for e in p["data"]) == sorted(f"e{i}" for i in range(400))
-    assert {p["pixel_id"] for p in parts} == {message["pixel_id"]}
+    assert {p["pixel_id"] for p in parts} == {PIXEL_ID}
 
 
 def test_missing_queue_raises_queue_unavailable_without_the_body(adapters):
@@ -145,12 +152,12 @@ def test_api_keys_and_hmac_secret_come_from_the_secret(adapters):
     assert keys == ("sha256:" + "a" * 64, "plain-key") and secret == "whsec"
 
 
-def test_unreadable_secret_is_a_transient_error_so_events_wait(adapters, monkeypatch):
+def test_unreadable_secret_is_a_secret_error_naming_it_so_events_wait(adapters, monkeypatch):
     # Given a container whose SECRET_ID names no secret
     monkeypatch.setenv("SECRET_ID", "capi-relay/no-such-secret")
     cold_start()
     # When credentials are asked for
-    with pytest.raises(TransientMetaError) as raised:
+    with pytest.raises(SecretUnavailable) as raised:
         token.credentials("111")
-    # Then the domain gets a transient error (queue the events), not a crash
-    assert raised.value.error_class == "transient"
+    # Then the domain gets its own error (queue the events), naming the secret, not a crash
+    assert raised.value.error_class == "secret" and raised.value.secret_name == "capi-relay/no-such-secret"

@@ -243,14 +243,20 @@ def test_unexpected_failure_answers_503_and_logs_only_the_error_type(handlers, c
     assert "Traceback" not in out.out + out.err and "canary" not in out.out + out.err
 
 
-def test_unreadable_secret_answers_503_because_callers_cannot_be_checked(handlers, graph_sandbox):
+def test_unreadable_secret_answers_503_because_callers_cannot_be_checked(handlers, graph_sandbox, capsys):
     # Given a deployment whose secret cannot be read (API keys and token unknown)
     handlers.restart(SECRET_ID="capi-relay/no-such-secret")
+    capsys.readouterr()
     # When an event arrives
     status, body = handlers.ingest(http_event())
-    # Then the caller is told to send again later; nothing went to Meta
-    assert status == 503 and body["errors"][0]["code"] == "unavailable"
+    # Then the caller is told to send again later, and why: the secret, by name (not "Meta or the
+    # queue"); nothing went to Meta; it counts as a secret error, not a Meta error
+    [error] = body["errors"]
+    assert status == 503 and error["code"] == "secret_unavailable"
+    assert "capi-relay/no-such-secret" in error["message"] and "Meta" not in error["message"]
     assert sent_events(graph_sandbox) == []
+    totals = emitted_metrics(capsys.readouterr().out)
+    assert totals["SecretErrors"] == 1 and "MetaErrors" not in totals
 
 
 @pytest.mark.parametrize(

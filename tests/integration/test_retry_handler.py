@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from relay_aws.retry_queue import MAX_VISIBILITY_S, backoff_seconds
+from capi_relay.redeliver import MAX_BACKOFF_S, RetryPolicy
 from tests.integration.lambda_events import emitted_metrics, http_event, sample
 
 DAY_S = 24 * 3600
@@ -103,12 +103,12 @@ def test_transient_failure_hides_the_record_for_a_backoff_that_grows_with_receiv
 def test_backoff_doubles_per_attempt_and_stays_under_the_sqs_limit():
     # Given the default 30 s base
     # When the delay is computed for attempts 1 to 16
-    delays = [backoff_seconds(attempt, 30) for attempt in range(1, 17)]
+    delays = [RetryPolicy(base_delay_s=30).backoff_s(attempt) for attempt in range(1, 17)]
     # Then it doubles until the cap, which is under SQS's 12 h visibility maximum
     assert delays[:5] == [30, 60, 120, 240, 480]
-    assert backoff_seconds(1, 0.2) == 1  # a tiny base still waits a whole second
-    assert delays == sorted(delays) and delays[-1] == MAX_VISIBILITY_S < 12 * 3600
-    assert backoff_seconds(10_000, 30) == MAX_VISIBILITY_S
+    assert RetryPolicy(base_delay_s=0.2).backoff_s(1) == 1  # a tiny base still waits a whole second
+    assert delays == sorted(delays) and delays[-1] == MAX_BACKOFF_S < 12 * 3600
+    assert RetryPolicy(base_delay_s=30).backoff_s(10_000) == MAX_BACKOFF_S
 
 
 def test_last_attempt_goes_to_the_dlq_with_reason_max_attempts(handlers, graph_sandbox, local_aws, capsys):

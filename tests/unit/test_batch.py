@@ -9,7 +9,7 @@ import pytest
 
 from capi_relay.batch import by_size, chunks, halves
 from capi_relay.delivery import Sender, deliver
-from capi_relay.errors import PermanentMetaError, TransientMetaError
+from capi_relay.errors import PermanentMetaError, SecretUnavailable, TransientMetaError
 from capi_relay.hashing import sha256_hex
 from capi_relay.meta_client import MetaClient
 from capi_relay.model import Credentials
@@ -151,7 +151,7 @@ def test_token_error_refreshes_credentials_once_and_retries(graph_sandbox):
     assert len(outcome.sent) == 1500
 
 
-def test_a_secret_store_failure_is_transient():
+def test_a_secret_store_failure_is_a_secret_error_and_the_event_waits():
     # Given a credential source that cannot reach its store
     def broken(pixel: str, force: bool) -> Credentials:
         raise OSError("secrets manager unreachable")
@@ -159,9 +159,9 @@ def test_a_secret_store_failure_is_transient():
     client = MetaClient("http://127.0.0.1:9", "v24.0")
     outcome = deliver([lead(1)], Sender(client, PIXEL_ID, broken, None))
     client.close()
-    # Then the event waits (pending) instead of being lost
+    # Then the event waits (pending) instead of being lost, for a secret error (not a Meta error)
     assert outcome.pending == [0]
-    assert isinstance(outcome.pending_error, TransientMetaError)
+    assert isinstance(outcome.pending_error, SecretUnavailable)
 
 
 def test_permanent_error_for_a_single_event_is_not_retried(graph_sandbox, sender):

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from capi_relay.errors import PermanentMetaError, TokenMetaError, TransientMetaError
+from capi_relay.errors import PermanentMetaError, ThrottledMetaError, TokenMetaError, TransientMetaError
 from capi_relay.meta_client import MetaClient
 from capi_relay.model import Credentials
 from local.graph_sandbox import GraphSandbox
@@ -84,15 +84,20 @@ def test_connections_are_reused_between_sends(client, scripted_graph):
     [
         (500, 1, None, {}, TransientMetaError),
         (503, 2, None, {}, TransientMetaError),
-        (400, 4, None, {}, TransientMetaError),
-        (400, 17, None, {}, TransientMetaError),
-        (400, 32, None, {}, TransientMetaError),
+        (400, 4, None, {}, ThrottledMetaError),
+        (400, 17, None, {}, ThrottledMetaError),
+        (400, 32, None, {}, ThrottledMetaError),
         (400, 341, None, {}, TransientMetaError),
         (400, 368, None, {}, TransientMetaError),
-        (400, 613, None, {}, TransientMetaError),
-        (400, 80004, None, {}, TransientMetaError),
+        (400, 613, None, {}, ThrottledMetaError),
+        (400, 80004, None, {}, ThrottledMetaError),
+        # the ads-throttling family, as Meta sends it: is_transient false, yet retrying later is right
+        (400, 80000, None, {"is_transient": False}, ThrottledMetaError),
+        (400, 80003, None, {"is_transient": False}, ThrottledMetaError),
+        (400, 80014, 2446079, {"is_transient": False}, ThrottledMetaError),
+        (400, 613, 1996, {"is_transient": False}, ThrottledMetaError),
         (400, 100, None, {"is_transient": True}, TransientMetaError),
-        (429, 100, None, {}, TransientMetaError),
+        (429, 100, None, {}, ThrottledMetaError),
         (500, 100, None, {}, TransientMetaError),
         (400, 190, None, {}, TokenMetaError),
         (400, 190, 463, {}, TokenMetaError),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from capi_relay import redeliver
 from capi_relay.errors import TokenMetaError, TransientMetaError
 from capi_relay.hashing import sha256_hex
+from capi_relay.redeliver import RetryBatch, RetryPolicy, attempt_number
 from tests.unit.doubles import TokenSource
 
 PIXEL_ID = "1234567890"  # what tests/conftest.py's graph sandbox knows
@@ -147,3 +149,107 @@ def test_partial_progress_requeues_only_the_rest(graph_sandbox, client, tokens, 
 def test_a_message_that_is_not_ours_is_refused(bad, client, tokens, sink):
     with pytest.raises(ValueError):
         resend(bad, client, tokens, sink)
+
+
+# --- the retry policy: RetryBatch decides, the handler carries out -----------------------------
+
+
+def batch_of(client, tokens, sink, max_attempts: int = 12, remaining=None) -> RetryBatch:
+    return RetryBatch(
+        client=client,
+        credentials=tokens,
+        sink=sink,
+        policy=RetryPolicy(max_attempts=max_attempts, base_delay_s=30),
+        clock=time.time,
+        remaining=remaining,
+    )
+
+
+def body(*events: dict, attempts: int = 1) -> str:
+    return json.dumps(message(*events, attempts=attempts))
+
+
+def test_a_delivered_record_is_done(graph_sandbox, client, tokens, sink):
+    outcome = batch_of(client, tokens, sink).handle(body(ready("a")), 1)
+    assert outcome.retry_in_s is None and outcome.result.sent == 1 and outcome.errors == []
+
+
+def test_a_failing_record_backs_off_by_its_attempt_and_counts_its_error(graph_sandbox, client, tokens, sink):
+    # Given Meta down, and a message re-queued once before (attempts 2) on its third receive
+    graph_sandbox.add_fault({"kind": "5xx"})
+    outcome = batch_of(client, tokens, sink).handle(body(ready("a"), attempts=2), 3)
+    # Then it is attempt 4: hidden 30 × 2^3 s, failed, its error counted once
+    assert outcome.retry_in_s == 240 and outcome.fields["attempt"] == 4
+    assert [e.error_class for e in outcome.errors] == ["transient"] and sink.dead_letters == []
+
+
+def test_the_last_attempt_goes_to_the_dlq_and_is_done(graph_sandbox, client, tokens, sink):
+    graph_sandbox.add_fault({"kind": "5xx"})
+    outcome = batch_of(client, tokens, sink, max_attempts=3).handle(body(ready("a")), 3)
+    assert outcome.retry_in_s is None and outcome.result.dead_lettered == 1
+    assert sink.dead_letter_messages()[0]["dead_letter"]["reason"] == "max_attempts"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"kind": "rate_limit", "code": 80003, "transient": False}, {"kind": "rate_limit", "code": 613}],
+    ids=["ads-throttling", "rate-limit"],
+)
+def test_throttling_stops_the_batch_and_the_rest_backs_off_without_a_call(
+    graph_sandbox, client, tokens, sink, fault
+):
+    # Given Meta throttling
+    graph_sandbox.add_fault(fault)
+    batch = batch_of(client, tokens, sink)
+    # When three records are handled
+    outcomes = [batch.handle(body(ready(f"e{n}")), 1) for n in range(3)]
+    # Then Meta was asked once; every record backs off; the throttle counts once
+    assert len(graph_sandbox.requests()) == 1
+    assert [o.retry_in_s for o in outcomes] == [30, 30, 30]
+    assert [len(o.errors) for o in outcomes] == [1, 0, 0]
+
+
+def test_a_503_does_not_stop_the_batch(graph_sandbox, client, tokens, sink):
+    # Given Meta failing one call fast (a 503 answer, not throttling or a timeout)
+    graph_sandbox.add_fault({"kind": "5xx", "count": 1})
+    batch = batch_of(client, tokens, sink)
+    outcomes = [batch.handle(body(ready(f"e{n}")), 1) for n in range(2)]
+    # Then the next record is still tried, and goes
+    assert [o.retry_in_s for o in outcomes] == [30, None] and len(graph_sandbox.events()) == 1
+
+
+def test_no_time_left_backs_the_record_off_without_a_call(graph_sandbox, client, tokens, sink):
+    outcome = batch_of(client, tokens, sink, remaining=lambda: 2.0).handle(body(ready("a")), 1)
+    assert outcome.retry_in_s == 30 and graph_sandbox.requests() == [] and outcome.errors == []
+
+
+def test_a_body_that_is_not_a_retry_message_is_dead_lettered_as_malformed(client, tokens, sink):
+    outcome = batch_of(client, tokens, sink).handle("not json {", 1)
+    assert outcome.retry_in_s is None
+    assert sink.dead_letter_messages() == [
+        {
+            "v": 1,
+            "body": "not json {",
+            "dead_letter": {"reason": "malformed", "at": pytest.approx(time.time(), abs=5)},
+        }
+    ]
+
+
+def test_attempts_continue_across_a_requeue():
+    assert attempt_number("1", {"attempts": 3}) == 3
+    assert attempt_number(2, {"attempts": True}) == 2  # not a count: ignored
+    assert attempt_number(0, None) == 1
+
+
+def test_throttling_after_partial_progress_still_stops_the_batch(graph_sandbox, client, tokens, sink):
+    # Given a message of 1001 events (two Graph requests) and Meta throttling the second request only
+    graph_sandbox.add_fault({"kind": "rate_limit", "code": 80003, "transient": False, "event_name": "Late"})
+    events = [ready(f"e{n}") for n in range(1000)] + [ready("late", name="Late")]
+    batch = batch_of(client, tokens, sink)
+    # When it is handled, then another record of the same batch
+    first = batch.handle(body(*events), 1)
+    calls = len(graph_sandbox.requests())
+    second = batch.handle(body(ready("b")), 1)
+    # Then the first is settled (1000 sent, the throttled one re-queued) and the next is not tried
+    assert first.retry_in_s is None and (first.result.sent, first.result.requeued) == (1000, 1)
+    assert second.retry_in_s == 30 and len(graph_sandbox.requests()) == calls

@@ -15,8 +15,8 @@ from capi_relay.errors import (
     Forbidden,
     PayloadTooLarge,
     QueueUnavailable,
+    SecretUnavailable,
     TokenMetaError,
-    TransientMetaError,
     Unauthorized,
 )
 from capi_relay.hashing import sha256_hex
@@ -274,8 +274,8 @@ def test_token_still_bad_after_refresh_queues_the_events(graph_sandbox, client, 
     ("failure", "error_class"),
     [
         (TokenMetaError("no access token in the secret", code=190), "token"),  # nothing configured yet
-        (TransientMetaError("the Meta secret could not be read"), "transient"),  # the store is down
-        (ConnectionError("secrets manager unreachable"), "transient"),
+        (SecretUnavailable("capi-relay/meta", "ReadTimeoutError"), "secret"),  # the store is down
+        (ConnectionError("secrets manager unreachable"), "secret"),
     ],
     ids=["no-token-configured", "secret-unreadable", "adapter-crash"],
 )
@@ -289,7 +289,7 @@ def test_credential_source_failure_queues_the_events_with_its_class(
     # When an event is relayed
     result = run(purchase(), client, credentials, sink)
     # Then it waits in the queue; a missing token counts as a token error (the token alarm), an
-    # unreachable store as transient; Meta was never called
+    # unreachable store as a secret error (not Meta's); Meta was never called
     assert result.status == 202 and result.queued == 1
     assert [e["error_class"] for e in result.meta_errors] == [error_class]
     assert sink.retry_messages()[0]["last_error"]["error_class"] == error_class
