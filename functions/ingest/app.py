@@ -10,7 +10,7 @@ import time
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.logging import correlation_paths
 
-from capi_relay.errors import BadRequest, MetaError, QueueUnavailable
+from capi_relay.errors import MetaError, QueueUnavailable, Refused
 from capi_relay.relay import relay
 from relay_aws import config, graph_client, http_request, log_privacy, metrics, retry_queue, settings, token
 
@@ -33,15 +33,14 @@ def post_events(event: dict) -> tuple[int, dict, dict]:
     logger.info(
         "relayed",
         status=result.status,
-        count=result.received,
-        event_ids=result.event_ids,
+        count=result.received,  # event ids are the caller's: never logged (the response carries them)
         warnings=result.warnings,
         meta_errors=result.meta_errors,
     )
     return result.status, result.body, {}
 
 
-def refused(error: BadRequest) -> tuple[int, dict, dict]:
+def refused(error: Refused) -> tuple[int, dict, dict]:
     logger.info("rejected", status=error.status, errors=error.codes())  # field paths and codes, never values
     metrics.record_refused(recorder, error)
     return error.status, error.body(), {}
@@ -59,7 +58,7 @@ def unavailable(error: Exception, code: str, message: str) -> tuple[int, dict, d
 def lambda_handler(event: dict, context: object) -> dict:
     try:
         status, body, headers = post_events(event)
-    except BadRequest as error:
+    except Refused as error:  # 400, 401, 403, 413: the caller's fault, said in JSON
         status, body, headers = refused(error)
     except (QueueUnavailable, MetaError) as error:
         status, body, headers = unavailable(

@@ -13,6 +13,7 @@ EVENTS_SENT = "EventsSent"
 EVENTS_QUEUED = "EventsQueued"
 EVENTS_REJECTED = "EventsRejected"
 EVENTS_DEAD_LETTERED = "EventsDeadLettered"
+REQUESTS_REFUSED = "RequestsRefused"  # 401/403: strangers, counted apart so they cannot mask a drop in volume
 META_ERRORS = "MetaErrors"  # every Graph error; one metric per class below (no extra dimension: cheaper)
 META_ERRORS_BY_CLASS = {  # capi_relay.errors: MetaError.error_class → metric
     "transient": "MetaErrorsTransient",

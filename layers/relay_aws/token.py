@@ -11,7 +11,7 @@ from collections.abc import Callable
 from capi_relay.errors import TokenMetaError, TransientMetaError
 from capi_relay.model import Credentials
 
-MAX_AGE_S = 300  # a rotated token is picked up within 5 minutes even without a token error
+MAX_AGE_S = 300  # a rotated token or new API key applies within 5 minutes (settings.secret_max_age_s)
 PLACEHOLDER = "REPLACE_WITH_META_ACCESS_TOKEN"  # what template.yaml creates the secret with
 
 
@@ -27,7 +27,10 @@ def read_secret(force_refresh: bool = False) -> dict:
 
     try:
         value = parameters.get_secret(
-            settings.load().secret_id, transform="json", max_age=MAX_AGE_S, force_fetch=force_refresh
+            settings.load().secret_id,
+            transform="json",
+            max_age=settings.load().secret_max_age_s,  # MAX_AGE_S unless SECRET_MAX_AGE_S says otherwise
+            force_fetch=force_refresh,
         )
     except (parameters.exceptions.GetParameterError, parameters.exceptions.TransformParameterError):
         raise TransientMetaError("the Meta secret could not be read") from None
