@@ -73,6 +73,8 @@ def _text(body: bytes) -> str:
     """The body as text: strict UTF-8 (a UTF-8 BOM is tolerated); UTF-16 and broken bytes are a 400."""
     if body.startswith(_UTF8_BOM):
         body = body[len(_UTF8_BOM) :]
+    if b"\x00" in body:  # JSON text never holds a raw NUL; UTF-16 and UTF-32 text is full of them
+        raise _request_error("encoding_invalid", "the body must be UTF-8 JSON, not UTF-16 or UTF-32")
     try:
         return body.decode("utf-8")  # strict: surrogates encoded as UTF-8 bytes are refused too
     except UnicodeDecodeError:
