@@ -10,13 +10,14 @@ export PYTHONPATH := $(CURDIR)/layers:$(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build bench clean
+.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build deploy bench clean
 
 help:
 	@echo "make run    - the local relay on 127.0.0.1:$${PORT:-3000} (AWS API server + Graph sandbox)"
 	@echo "make test   - lint, template checks, unit, integration, e2e and browser tests"
 	@echo "make bench  - per-event CPU, cold import, throughput, package size, cost vs Meta's SDK"
 	@echo "make build  - sam build (no Docker needed)"
+	@echo "make deploy - sam build, then sam deploy --guided (saved answers in samconfig.toml are reused)"
 
 $(VENV)/.installed: requirements-dev.txt layers/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +68,12 @@ test: lint template-check browser-deps
 
 build: sam-cli
 	$(SAM) build --template template.yaml --build-dir build/sam
+
+# First time: the guided deploy asks for the parameters and saves them in samconfig.toml (git-ignored);
+# afterwards the same command deploys with the saved answers.
+deploy: build
+	@if [ -f samconfig.toml ]; then $(SAM) deploy --template-file build/sam/template.yaml; \
+	else $(SAM) deploy --guided --template-file build/sam/template.yaml; fi
 
 bench: venv sam-cli
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt

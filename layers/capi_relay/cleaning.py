@@ -12,6 +12,7 @@ _WHITESPACE = (
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 INVISIBLE = _WHITESPACE + "\u180e\u200b\u200c\u200d\u2060\ufeff"
+_JOINERS = "\u200c\u200d"  # ZWNJ, ZWJ: invisible inside emoji sequences and some scripts
 _INNER_SPACE = re.compile("[" + re.escape(INVISIBLE) + "]+")
 _NOT_AZ09 = re.compile(r"[^a-z0-9]+")
 _NOT_AZ = re.compile(r"[^a-z]+")
@@ -59,23 +60,52 @@ def ascii_digits(s: str) -> str:
 
 
 def keep_letters_marks_digits(s: str) -> str:
-    """Only Unicode letters (L*), combining marks (M*) and decimal digits (Nd), NFC; input already cleaned."""
+    """Only Unicode letters (L*), combining marks of a letter (M*) and decimal digits (Nd), NFC.
+
+    Input already cleaned. Variation selectors and ZWJ/ZWNJ go, and so does a mark whose base is not
+    a letter (`Mary ❤️` → `mary`): a Pixel hashes what the user sees, not the emoji's invisible tail.
+    """
     if s.isascii():
         return _NOT_AZ09.sub("", s)
     kept = _ASCII_NOT_ALNUM.sub("", s)  # spaces, hyphens, apostrophes: never kept, removed at C speed
-    if not kept.isalpha():  # letters only (`josé`, `müller`) need no look at each character
-        kept = "".join(ch for ch in kept if _is_letter_mark_or_digit(ch))
-    return unicodedata.normalize("NFC", kept)
+    if kept.isalpha():  # letters only (`josé`, `müller`): no mark, no look at each character
+        return unicodedata.normalize("NFC", kept)
+    return unicodedata.normalize("NFC", _keep_by_category(s, keep_digits=True))
 
 
 def keep_letters_marks(s: str) -> str:
-    """Only Unicode letters (L*) and combining marks (M*), NFC; input already cleaned."""
+    """Only Unicode letters (L*) and combining marks of a letter (M*), NFC; input already cleaned."""
     if s.isascii():
         return _NOT_AZ.sub("", s)
     kept = _ASCII_NOT_LETTER.sub("", s)
-    if not kept.isalpha():  # str.isalpha: every character in L*
-        kept = "".join(ch for ch in kept if unicodedata.category(ch)[0] in "LM")
-    return unicodedata.normalize("NFC", kept)
+    if kept.isalpha():  # str.isalpha: every character in L*
+        return unicodedata.normalize("NFC", kept)
+    return unicodedata.normalize("NFC", _keep_by_category(s, keep_digits=False))
+
+
+def _keep_by_category(s: str, *, keep_digits: bool) -> str:
+    """Letters, (digits,) and each combining mark whose base, the nearest character before it that
+    is neither a mark nor a joiner, is a letter (NORMALIZATION.md, marks and invisible characters).
+
+    Reads the whole cleaned value: a space or an emoji removed here still ends the letter before it.
+    """
+    kept: list[str] = []
+    after_letter = False
+    for ch in s:
+        category = unicodedata.category(ch)
+        if category[0] == "L":
+            kept.append(ch)
+            after_letter = True
+        elif category[0] == "M":
+            if after_letter and not _is_variation_selector(ch):
+                kept.append(ch)
+        elif ch in _JOINERS:
+            continue  # invisible: the mark after it still belongs to the letter before it
+        else:
+            after_letter = False
+            if keep_digits and category == "Nd":
+                kept.append(ch)
+    return "".join(kept)
 
 
 def keep_letters(s: str) -> str:
@@ -86,15 +116,27 @@ def keep_letters(s: str) -> str:
 
 
 def fold_key(s: str) -> str:
-    """A lookup key: `&` read as `and`, accents folded away, only a-z kept (`Côte d'Ivoire` → cotedivoire)."""
+    """A lookup key: `&` between words read as `and`, accents folded away, only a-z kept.
+
+    `Côte d'Ivoire` → `cotedivoire`, `Trinidad & Tobago` → `trinidadandtobago`.
+    """
     s = s.lower()
     if "&" in s:
-        s = s.replace("&", "and")
+        s = _and_between_words(s)
     if not s.isascii():
         s = unicodedata.normalize("NFKD", s.translate(_FOLD_LETTERS))
     return _NOT_AZ.sub("", s)
 
 
-def _is_letter_mark_or_digit(ch: str) -> bool:
-    category = unicodedata.category(ch)
-    return category[0] in "LM" or category == "Nd"
+def _is_variation_selector(ch: str) -> bool:
+    return "\ufe00" <= ch <= "\ufe0f" or "\U000e0100" <= ch <= "\U000e01ef"
+
+
+def _and_between_words(s: str) -> str:
+    """`&` as `and` where a letter stands before it and after it (`Trinidad&Tobago`), else dropped:
+    `!@#$%^&*()` must not become `and`, Andorra's alpha-3 code, nor `Icel&` Iceland."""
+    letters = [i for i, ch in enumerate(s) if ch.isalpha()]
+    if not letters:
+        return s.replace("&", "")
+    first, last = letters[0], letters[-1]
+    return s[:first].replace("&", "") + s[first:last].replace("&", "and") + s[last:].replace("&", "")

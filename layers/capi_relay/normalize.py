@@ -30,6 +30,11 @@ __all__ = [
 ]
 
 
+Outcome = tuple[str | None, str | None]  # (SHA-256 hex or None, warning code or None)
+Memo = dict[tuple[object, ...], Outcome]  # one request's names, by raw and by cleaned text
+FieldWarning = dict[str, str]  # {"field": ..., "code": ...}
+
+
 def _external_id(s: str) -> str | None:
     """external_id: the caller's own identifier, with every space removed (NORMALIZATION.md)."""
     return remove_spaces(s) or None
@@ -92,16 +97,17 @@ _SHAPE_CHECKS = {
 
 
 def normalize_user_data(
-    user_data: Mapping, default_region: str | None = None, *, memo: dict | None = None
-) -> tuple[dict, list[dict]]:
+    user_data: Mapping[str, object], default_region: str | None = None, *, memo: Memo | None = None
+) -> tuple[dict[str, object], list[FieldWarning]]:
     """`user_data` ready for Meta (hashed where Meta wants it) and one warning per dropped value.
 
     `memo`: a dict the caller keeps for one request only, so that a name repeated across the events
     of a batch is normalized and hashed once.
     """
-    out: dict = {}
-    warnings: list[dict] = []
+    out: dict[str, object] = {}
+    warnings: list[FieldWarning] = []
     region = effective_region(user_data, default_region)
+    kept: object
     for field, value in user_data.items():
         if type(value) is str:  # the common case, dispatched without the general path's calls
             path = _STRING_PATH.get(field)
@@ -126,26 +132,10 @@ def normalize_user_data(
                 if result is None:
                     result = memo[key] = _normalize_and_hash_memo(field, value, None, memo)
                 kept, code = result
-            elif path is None:
-                kept, code = None, "unknown_field"
-            else:  # a memo field, or a cached field too long to remember
-                kept, code = _hash_text(field, value, region if field in _REGIONAL_FIELDS else None, memo)
-        elif field in HASHED_FIELDS:
-            if value is None:
-                continue
-            field_region = region if field in _REGIONAL_FIELDS else None
-            if isinstance(value, str):  # the common case, kept short
-                kept, code = _hash_text(field, value, field_region, memo)
-            elif isinstance(value, list | tuple):
-                kept, code = _hashed_list(field, value, field_region, warnings, memo), None
             else:
-                kept, code = _hashed(field, value, field_region, memo)
-        elif field in PASSTHROUGH_FIELDS:
-            if value is None:
-                continue
-            kept, code = _passthrough(field, value)
+                kept, code = _other_string(field, value, region, memo)
         else:
-            kept, code = None, "unknown_field"
+            kept, code = _not_a_string(field, value, region, warnings, memo)
         if code is not None:
             warnings.append({"field": field, "code": code})
         elif kept is not None:
@@ -153,7 +143,34 @@ def normalize_user_data(
     return out, warnings
 
 
-def effective_region(user_data: Mapping, default_region: str | None = None) -> str | None:
+def _other_string(field: str, value: str, region: str | None, memo: Memo | None) -> Outcome:
+    """A string the loop's fast paths leave: a name without a memo, a place too long to remember,
+    or a key Meta does not know."""
+    if field not in HASHED_FIELDS:
+        return None, "unknown_field"
+    return _hash_text(field, value, region if field in _REGIONAL_FIELDS else None, memo)
+
+
+def _not_a_string(
+    field: str, value: object, region: str | None, warnings: list[FieldWarning], memo: Memo | None
+) -> tuple[object, str | None]:
+    """(value for Meta, None), (None, warning code), or (None, None) for a null: absent, no warning.
+
+    A list's dropped items are warned about here, one each, into `warnings`.
+    """
+    if field in HASHED_FIELDS:
+        if value is None:
+            return None, None
+        field_region = region if field in _REGIONAL_FIELDS else None
+        if isinstance(value, list | tuple):
+            return _hashed_list(field, value, field_region, warnings, memo), None
+        return _hashed(field, value, field_region, memo)
+    if field in PASSTHROUGH_FIELDS:
+        return (None, None) if value is None else _passthrough(field, value)
+    return None, "unknown_field"
+
+
+def effective_region(user_data: Mapping[str, object], default_region: str | None = None) -> str | None:
     """The event's own country if it names one (first item of a list), else the deployment's region."""
     country = user_data.get("country")
     if isinstance(country, list | tuple):
@@ -166,8 +183,12 @@ def effective_region(user_data: Mapping, default_region: str | None = None) -> s
 
 
 def _hashed_list(
-    field: str, values: list | tuple, region: str | None, warnings: list[dict], memo: dict | None
-) -> list | None:
+    field: str,
+    values: list[object] | tuple[object, ...],
+    region: str | None,
+    warnings: list[FieldWarning],
+    memo: Memo | None,
+) -> list[str] | None:
     """Each item normalized; bad items warned about, duplicates dropped, first-seen order kept."""
     kept_items: list[str] = []
     for item in values:
@@ -176,14 +197,12 @@ def _hashed_list(
         kept, code = _hashed(field, item, region, memo)
         if code is not None:
             warnings.append({"field": field, "code": code})
-        elif kept not in kept_items:
+        elif kept is not None and kept not in kept_items:
             kept_items.append(kept)
     return kept_items or None
 
 
-def _hashed(
-    field: str, value: object, region: str | None, memo: dict | None
-) -> tuple[str | None, str | None]:
+def _hashed(field: str, value: object, region: str | None, memo: Memo | None) -> Outcome:
     """(SHA-256 hex, None) or (None, warning code) for one value of a hashed field."""
     if isinstance(value, str):
         return _hash_text(field, value, region, memo)
@@ -196,7 +215,7 @@ def _hashed(
     return None, "type_invalid"
 
 
-def _hash_text(field: str, text: str, region: str | None, memo: dict | None) -> tuple[str | None, str | None]:
+def _hash_text(field: str, text: str, region: str | None, memo: Memo | None) -> Outcome:
     """(SHA-256 hex, None) or (None, warning code) for one string, remembered where that is safe."""
     if field in _CACHED_FIELDS and len(text) <= _CACHED_LENGTH:
         return _normalize_and_hash_cached(field, text, region)
@@ -209,9 +228,7 @@ def _hash_text(field: str, text: str, region: str | None, memo: dict | None) -> 
     return result
 
 
-def _normalize_and_hash_memo(
-    field: str, text: str, region: str | None, memo: dict
-) -> tuple[str | None, str | None]:
+def _normalize_and_hash_memo(field: str, text: str, region: str | None, memo: Memo) -> Outcome:
     """_normalize_and_hash, also remembered by the cleaned text: " Mary", "MARY " share one result."""
     s = clean(text)
     key = (_CLEANED, field, s, region)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -15,10 +16,15 @@ from capi_relay.cleaning import ascii_digits
 if TYPE_CHECKING:
     from phonenumbers import PhoneNumber
 
-# `ext`, `ext.`, `extension`, `x` or `#` and up to 7 digits at the end, optionally after `,` or `;`.
-_EXTENSION = re.compile(r"\s*[,;]?\s*(?:extension|ext\.?|x|#)\s*[0-9]{1,7}\s*$")
+# An extension: its mark (`x`, `ext`, `ext.`, `ext=`, `extension`, `#`), optionally after `,` or `;`,
+# then 1 to 7 digits that are the value's last ones; what follows them stays (`ext. 45 (office)`).
+_EXTENSION = re.compile(r"\s*[,;]?\s*(?P<mark>extension|ext[.=]?|x|#)\s*[0-9]{1,7}(?=[^0-9]*$)")
 _NOT_DIGIT = re.compile(r"[^0-9]+")
 _FIRST_DIGIT = re.compile(r"[0-9]")
+_LAST_DIGIT = re.compile(r"[0-9](?=[^0-9]*$)")
+# What joins a number's digits to the letters of a vanity number (`1-800-FLOWERS`): dots, slashes,
+# dashes (category Pd) and the minus sign; whitespace and brackets end the number instead.
+_JOINERS = "./\u2212"
 _ASCII_LETTER = re.compile(r"[a-z]")
 # North American numbers (+1, area code 2-9): what libphonenumber gives for them, without parsing.
 _NANP_WITH_1 = re.compile(r"1[2-9][0-9]{9}")
@@ -42,12 +48,14 @@ def rejection_code(s: str, region: str | None) -> str:
 def _parse(s: str, region: str | None) -> str:
     if not s.isascii():
         s = ascii_digits(s.replace("＋", "+"))
-    if "x" in s or "#" in s:  # every extension form has one (ext, extension, x, #)
-        s = _EXTENSION.sub("", s)
-    if _has_letter(s):
-        return _INVALID
+    if s.startswith("tel:"):  # cleaned, so lowercase: `TEL:` too
+        s = s[4:]
+    if "x" in s or "#" in s:  # every extension mark has one (ext, extension, x, #)
+        s = _without_extension(s)
     first_digit = _FIRST_DIGIT.search(s)
     if first_digit is None:
+        return _INVALID
+    if _has_letter(s) and _letter_in_number(s, first_digit.start()):
         return _INVALID
     international = "+" in s[: first_digit.start()]
     digits = _NOT_DIGIT.sub("", s)
@@ -57,6 +65,38 @@ def _parse(s: str, region: str | None) -> str:
         or _plain_national(digits, international, region)
         or _e164(digits, international, region)
     )
+
+
+def _without_extension(s: str) -> str:
+    """`s` less its extension, with the spaces, `,` or `;` before it; a mark right after a letter is
+    a word's last letter (`fax 45`, `box 12`), not an extension."""
+    extension = _EXTENSION.search(s)
+    if extension is None:
+        return s
+    mark = extension.start("mark")
+    if mark and s[mark - 1].isalpha():
+        return s
+    return s[: extension.start()] + s[extension.end() :]
+
+
+def _letter_in_number(s: str, first_digit: int) -> bool:
+    """Whether a letter is part of the number: between its first and last digit, or joined to them
+    through letters, marks, dots, slashes or dashes (`1-800-FLOWERS`, `65O5551212`). Words apart
+    from it (`Call me at …`, `(mobile)`) are not."""
+    last_digit = _LAST_DIGIT.search(s, first_digit)
+    start, end = first_digit, last_digit.end() if last_digit is not None else first_digit + 1
+    while start and _joins_number(s[start - 1]):
+        start -= 1
+    while end < len(s) and _joins_number(s[end]):
+        end += 1
+    return _has_letter(s[start:end])
+
+
+def _joins_number(ch: str) -> bool:
+    if ch.isalpha() or ch in _JOINERS:
+        return True
+    category = unicodedata.category(ch)
+    return category[0] == "M" or category == "Pd"
 
 
 def _north_american(digits: str, international: bool, region: str | None) -> str | None:
@@ -136,7 +176,9 @@ def _plain_national(digits: str, international: bool, region: str | None) -> str
 
 
 @lru_cache(maxsize=256)
-def _national_rules(region: str) -> tuple[int, re.Pattern, re.Pattern, bool, re.Pattern | None] | None:
+def _national_rules(
+    region: str,
+) -> tuple[int, re.Pattern[str], re.Pattern[str], bool, re.Pattern[str] | None] | None:
     """(calling code, dialling-abroad prefix, national prefix, whether the prefix is rewritten, the
     national number pattern) from libphonenumber's metadata; None unless the region is the main
     one of its calling code (the one whose lengths the possibility check reads)."""
@@ -168,14 +210,15 @@ def _possible_length(calling_code: int, length: int) -> bool:
     """
     phonenumbers = _phonenumbers()
     number = phonenumbers.PhoneNumber(country_code=calling_code, national_number=int("1" * length))
-    return phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    return bool(reason == phonenumbers.ValidationResult.IS_POSSIBLE)
 
 
 _NEVER = re.compile(r"(?!)")  # for countries without a national prefix: matches nothing
 
 
 @lru_cache(maxsize=256)
-def _national_prefix(calling_code: int) -> re.Pattern | None:
+def _national_prefix(calling_code: int) -> re.Pattern[str] | None:
     """The country's pattern for a national prefix (libphonenumber's metadata); None without metadata."""
     phonenumbers = _phonenumbers()
     region = phonenumbers.region_code_for_country_code(calling_code)
@@ -193,26 +236,49 @@ def _has_letter(s: str) -> bool:
 
 
 def _e164(digits: str, international: bool, region: str | None) -> str:
-    """E.164 digits, or one of the two rejection codes (NORMALIZATION.md §2 ph, steps 3–6)."""
+    """E.164 digits, or one of the two rejection codes (NORMALIZATION.md §2 ph, steps 3–7)."""
     if international:
         return _possible("+" + _without_00(digits))
     calling_code = _calling_code(region) if region else 0
     if calling_code:
-        if digits.startswith(str(calling_code)):
-            number = _parse_or_none("+" + digits)
-            if number is not None and _phonenumbers().is_valid_number(number):
-                return _digits_of(number)
-        national = _possible(digits, region)
-        if national != _INVALID:
-            return national
-        return _possible("+" + _without_00(digits))
+        return _in_region(digits, calling_code, region)
+    return _without_region(digits)
+
+
+def _in_region(digits: str, calling_code: int, region: str | None) -> str:
+    """Step 4: with the calling code in front, as the region dials it at home, or as international."""
+    if digits.startswith(str(calling_code)):
+        number = _parse_or_none("+" + digits)
+        if number is not None and _phonenumbers().is_valid_number(number):
+            return _digits_of(number)
+    national = _possible(digits, region)
+    if national != _INVALID:
+        return national
+    international = _possible("+" + _without_00(digits))
+    if international == _INVALID and digits.startswith("00"):
+        return _possible("+" + digits.lstrip("0"))  # step 6: a dialling-abroad prefix typed oddly
+    return international
+
+
+def _without_region(digits: str) -> str:
+    """Step 5: after a dialling-abroad prefix, or with the country code first; a trunk `0` needs a region."""
     if digits.startswith("00"):
-        return _possible("+" + digits[2:])
+        number = _exactly("+" + digits[2:])
+        if number == _INVALID:
+            return _exactly("+" + digits.lstrip("0"))  # step 6: `00 00 1 555…`
+        return number
     if digits.startswith("011"):
-        return _possible("+" + digits[3:])
+        return _exactly("+" + digits[3:])
     if digits.startswith("0"):
         return _NO_REGION
-    return _possible("+" + digits)
+    return _exactly("+" + digits)
+
+
+def _exactly(text: str) -> str:
+    """`_possible(text)` only when it keeps every digit given: with no region to say which digit is a
+    national prefix, a dropped digit (`9000000000` → `900000000`) means a number nobody typed."""
+    number = _possible(text)
+    return number if number == text[1:] else _INVALID
 
 
 def _without_00(digits: str) -> str:
@@ -234,9 +300,10 @@ def _possible(text: str, region: str | None = None) -> str:
 def _parse_or_none(text: str, region: str | None = None) -> PhoneNumber | None:
     phonenumbers = _phonenumbers()
     try:
-        return phonenumbers.parse(text, region.upper() if region else None)
+        number: PhoneNumber = phonenumbers.parse(text, region.upper() if region else None)
     except phonenumbers.NumberParseException:
         return None
+    return number
 
 
 def _digits_of(number: PhoneNumber) -> str:
@@ -246,7 +313,8 @@ def _digits_of(number: PhoneNumber) -> str:
 @lru_cache(maxsize=256)
 def _calling_code(region: str) -> int:
     """The region's country calling code; 0 when it has none (`aq`) or is unknown."""
-    return _phonenumbers().country_code_for_region(region.upper())
+    calling_code: int = _phonenumbers().country_code_for_region(region.upper())
+    return calling_code
 
 
 @lru_cache(maxsize=1)

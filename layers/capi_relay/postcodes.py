@@ -18,8 +18,7 @@ def normalize_postcode(s: str, region: str | None) -> str | None:
         zip_like = _ZIP_LIKE.fullmatch(s)
         if zip_like is not None:
             return zip_like.group(1)
-        return keep_letters_marks_digits(s) or None
     compact = keep_letters_marks_digits(s)
     if region in US_POSTAL_AREA:
         return compact[:5] if _ZIP.fullmatch(compact) else None
-    return compact if len(compact) >= 2 else None
+    return compact if len(compact) >= 2 else None  # one character matches too many people, anywhere

@@ -188,30 +188,167 @@ def test_phone_shortcuts_agree_with_libphonenumber_on_any_digits(prefix, rest, i
             assert fast == phone._e164(digits, international, region), (digits, international, region)
 
 
+# --- phone, second edition: what around the digits may change, and what may not ---------------------------
+NUMBER_TEXT = st.text(st.sampled_from(list("0123456789 -().")), min_size=1, max_size=18)
+# letters, but no `x`: a word of them never forms an extension mark (x, ext, extension)
+WORDS = st.text(st.sampled_from(list("abcdefghilmnoptuvwyzéü電ß")), min_size=1, max_size=8)
+SOME_REGIONS = st.sampled_from([None, "us", "ca", "gb", "de", "fr", "it", "in", "br", "jp", "au"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    plus=st.sampled_from(["", "+"]),
+    number=NUMBER_TEXT,
+    before=WORDS,
+    after=WORDS,
+    left=st.sampled_from([" ", ": ", " (", "\t", "? "]),
+    right=st.sampled_from([" ", ") ", "! ", ", ", "\t"]),
+    region=SOME_REGIONS,
+)
+def test_words_around_a_number_and_a_tel_scheme_change_nothing(
+    plus, number, before, after, left, right, region
+):
+    # Given a number as typed, then the same with words around it, and with a tel: scheme
+    text = plus + number
+    alone = phone._parse(text, region)
+    # When each is read
+    # Then each gives what the number alone gives
+    assert phone._parse(f"{before}{left}{text}{right}{after}", region) == alone
+    assert phone._parse("tel:" + text, region) == alone
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    number=st.from_regex(r"\+?[0-9 ().-]{0,16}[0-9]", fullmatch=True),
+    before=st.sampled_from(["", " ", ",", ";", " , ", "; "]),
+    mark=st.sampled_from(["x", "ext", "ext.", "ext=", "extension", "#"]),
+    gap=st.sampled_from(["", " "]),
+    extension=st.text("0123456789", min_size=1, max_size=7),
+    tail=st.sampled_from(["", " ", "!", " (office)", " - ask for Bob"]),
+    region=SOME_REGIONS,
+)
+def test_an_extension_after_the_digits_changes_nothing(number, before, mark, gap, extension, tail, region):
+    # Given a number ending in a digit, then the same with an extension (and maybe a note) after it
+    # When both are read
+    # Then the extension is not part of the number
+    typed = f"{number}{before}{mark}{gap}{extension}{tail}"
+    assert phone._parse(typed, region) == phone._parse(number, region), typed
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    head=st.from_regex(r"\+?[0-9 ().-]{0,10}[0-9]", fullmatch=True),
+    joint=st.sampled_from(["", "-", ".", "/", "\u2212"]),
+    letters=WORDS,
+    tail=st.from_regex(r"[0-9][0-9 ().-]{0,10}", fullmatch=True) | st.just(""),
+    region=SOME_REGIONS,
+)
+def test_a_letter_inside_or_joined_to_the_digits_always_rejects(head, joint, letters, tail, region):
+    # Given letters between digits, or joined to the last digit by a dot, slash or dash
+    # When read
+    # Then the value is ph_invalid, whatever the region
+    assert phone._parse(f"{head}{joint}{letters}{tail}", region) == phone._INVALID
+
+
+NATIONAL = st.from_regex(r"[1-9][0-9]{0,14}", fullmatch=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(zeros=st.integers(2, 6), rest=NATIONAL)
+def test_a_run_of_leading_zeros_without_a_region_reads_the_rest_with_its_country_code(zeros, rest):
+    # Given two or more zeros, then digits, and no region
+    # When read
+    read = phone._parse("0" * zeros + rest, None)
+    # Then it is the rest as an international number, kept only when no digit of it is dropped
+    international = phone._parse("+" + rest, None)
+    assert read == (international if international == rest else phone._INVALID)
+
+
+@settings(max_examples=300, deadline=None)
+@given(prefix=st.sampled_from(["", "00", "011", "000"]), rest=NATIONAL)
+def test_without_a_region_the_hashed_digits_are_exactly_the_digits_given(prefix, rest):
+    # Given digits, after a dialling-abroad prefix or not, and no region
+    # When read
+    read = phone._parse(prefix + rest, None)
+    # Then they are kept digit for digit, or rejected
+    assert read in (rest, phone._INVALID)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rest=st.from_regex(r"(?:[2-9]|1[02-9])[0-9]{0,14}", fullmatch=True))
+def test_without_a_region_a_single_trunk_zero_is_never_read(rest):
+    # Given one leading 0 (not 00, not 011) and no region
+    # When read
+    # Then there is no region to read it in
+    assert phone._parse("0" + rest, None) == phone._NO_REGION
+
+
 # --- cleaning: the letters-only shortcuts agree with the per-character filters --------------------------
-def _letters_marks_digits(s: str) -> str:
-    if s.isascii():
-        return cleaning._NOT_AZ09.sub("", s)
-    kept = "".join(ch for ch in s if cleaning._is_letter_mark_or_digit(ch))
-    return unicodedata.normalize("NFC", kept)
+_INVISIBLE_MARKERS = {chr(c) for c in range(0xFE00, 0xFE10)} | {chr(c) for c in range(0xE0100, 0xE01F0)}
+_INVISIBLE_MARKERS |= {"\u200c", "\u200d"}
 
 
-def _letters_marks(s: str) -> str:
-    if s.isascii():
-        return cleaning._NOT_AZ.sub("", s)
-    kept = "".join(ch for ch in s if unicodedata.category(ch)[0] in "LM")
-    return unicodedata.normalize("NFC", kept)
+def _base_is_letter(s: str, index: int) -> bool:
+    """The rule book's words: the nearest character before s[index] that is neither a combining mark
+    nor a variation selector / ZWJ / ZWNJ is a letter (L*)."""
+    for ch in reversed(s[:index]):
+        if unicodedata.category(ch)[0] == "M" or ch in _INVISIBLE_MARKERS:
+            continue
+        return unicodedata.category(ch)[0] == "L"
+    return False
 
 
-NAMES = st.text(st.sampled_from(list("aZ 9-'.é\u0301ü李²Ⅷß٠_\t\u200b")) | st.characters(), max_size=12)
+def _by_the_book(s: str, *, digits: bool) -> str:
+    kept = []
+    for index, ch in enumerate(s):
+        category = unicodedata.category(ch)
+        letter_or_digit = category[0] == "L" or (digits and category == "Nd")
+        mark_of_a_letter = category[0] == "M" and ch not in _INVISIBLE_MARKERS and _base_is_letter(s, index)
+        if letter_or_digit or mark_of_a_letter:
+            kept.append(ch)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+NAMES = st.text(
+    st.sampled_from(list("aZ 9-'.é\u0301\u0308\u20e3ü李²Ⅷß٠_\t\u200b\u200c\u200d\ufe0f\ufe0e\u2764😀"))
+    | st.sampled_from(["\U000e0100", "\U0001f3fb", "\u0345", "\u0903"])
+    | st.characters(),
+    max_size=12,
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(raw=NAMES)
+def test_name_and_city_shortcuts_keep_exactly_the_same_characters(raw):
+    # Given any text, ASCII or not: emoji with variation selectors, lone marks, joiners; cleaned (1.2)
+    s = cleaning.clean(raw)
+    # When the shortcuts and the rule book's per-character reading clean it
+    # Then they keep the same characters
+    assert cleaning.keep_letters_marks_digits(s) == _by_the_book(s, digits=True)
+    assert cleaning.keep_letters_marks(s) == _by_the_book(s, digits=False)
+    assert cleaning.remove_spaces(raw) == cleaning._INNER_SPACE.sub("", raw)
+
+
+# --- cleaning: the lookup key reads `&` as `and` only between words -------------------------------------
+def _ampersands_by_the_book(s: str) -> str:
+    """Each `&` as ` and ` when a letter stands somewhere before it and somewhere after it, else nothing."""
+    out = []
+    for index, ch in enumerate(s):
+        if ch != "&":
+            out.append(ch)
+        elif any(c.isalpha() for c in s[:index]) and any(c.isalpha() for c in s[index + 1 :]):
+            out.append(" and ")
+    return "".join(out)
+
+
+KEYS = st.text(st.sampled_from(list("&& -.,!@#$%^*()1aZéΩ")) | st.characters(), max_size=14)
 
 
 @settings(max_examples=1000, deadline=None)
-@given(s=NAMES)
-def test_name_and_city_shortcuts_keep_exactly_the_same_characters(s):
-    # Given any text, ASCII or not
-    # When the shortcuts and the per-character filters clean it
-    # Then they keep the same characters
-    assert cleaning.keep_letters_marks_digits(s) == _letters_marks_digits(s)
-    assert cleaning.keep_letters_marks(s) == _letters_marks(s)
-    assert cleaning.remove_spaces(s) == cleaning._INNER_SPACE.sub("", s)
+@given(s=KEYS)
+def test_lookup_key_reads_ampersand_as_and_only_between_words(s):
+    # Given any text with ampersands in any place
+    # When the lookup key is made, and made again from the text with each & replaced by the book
+    # Then both keys are the same; ampersands at the edges change nothing
+    assert cleaning.fold_key(s) == cleaning.fold_key(_ampersands_by_the_book(s))
+    assert cleaning.fold_key("&" + s + "&") == cleaning.fold_key(s)

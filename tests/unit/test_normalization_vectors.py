@@ -55,7 +55,7 @@ def test_vectors_cover_every_hashed_field_and_both_cookies():
         "fbp",
         "fbc",
     } <= fields
-    assert len(CASES) == 240
+    assert len(CASES) == 263
 
 
 @pytest.mark.skipif(
