@@ -293,7 +293,9 @@ def _nested_within_limits(stack: list[tuple[Any, int]], config: RelayConfig) -> 
     return True
 
 
-def _check_limits(event: dict, index: int, config: RelayConfig, wrapper_depth: int) -> FieldError | None:
+def _check_limits(
+    event: dict[str, Any], index: int, config: RelayConfig, wrapper_depth: int
+) -> FieldError | None:
     """The first depth, length or number fault, with its path; iterative (no recursion on hostile input).
 
     Paths go through safe_path: a caller's own key names are never echoed.
