@@ -38,8 +38,8 @@ def filter_event(event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
     warnings: list[dict[str, str]] = []
     if not EVENT_FIELDS.issuperset(event):
         kept = {key: value for key, value in event.items() if key in EVENT_FIELDS}
-        # one warning per field dropped, none naming it: the name may be the very data to keep out
-        warnings = [{"field": PLACEHOLDER, "code": "unknown_field_dropped"}] * (len(event) - len(kept))
+        # one warning for all of them, naming none: a name may be the very data to keep out
+        warnings = [{"field": PLACEHOLDER, "code": "unknown_field_dropped"}]
         event = kept
     for field in URL_FIELDS:
         url = event.get(field)
@@ -51,7 +51,9 @@ def filter_event(event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
         cleaned, removed = _clean_container(custom, 0)
         if removed:
             event = {**event, "custom_data": cleaned}
-            warnings += [{"field": f"custom_data.{name}", "code": "pii_removed"} for name in removed]
+            warnings += [
+                {"field": f"custom_data.{name}", "code": "pii_removed"} for name in sorted(set(removed))
+            ]
     return event, warnings
 
 
@@ -68,10 +70,10 @@ def clean_url(url: str) -> str:
         kept = [pair for pair in query.split("&") if not has_contact(pair)]
         query = "&".join(kept)
         question = "?" if query else ""
-    if has_contact(path):  # e.g. /users/jo@example.com/: the path itself names the person
+    if has_contact(path):  # /users/jo@example.com/, or jo@example.com@shop.example as user info
         scheme, sep, rest = path.partition("://")
         host, slash, _ = rest.partition("/")
-        path = f"{scheme}{sep}{host}{slash}"
+        path = f"{scheme}{sep}{host.rpartition('@')[2]}{slash}"
     return f"{path}{question}{query}{hash_mark}{fragment}"
 
 
