@@ -99,7 +99,7 @@ HIDDEN = (
     "zq9.topkey@example.com",
     "zq9.topvalue@example.com",
 )
-EVENT_ID = "zq9evidcanary-integration"
+EVENT_ID = "zq9evidmark-integration"
 
 
 def hidden_event(name: str = "Purchase") -> dict:
