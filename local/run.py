@@ -9,6 +9,11 @@ FRONT_DOOR (HttpApi | FunctionUrl) picks the event format, as template.yaml's Fr
 LOG_FORMAT (JSON | Text) and SYSTEM_LOG_LEVEL (WARN | INFO | DEBUG) emulate its LoggingConfig
 (local/log_stream.py: Lambda's START/END/REPORT lines, and the bytes each invocation writes).
 
+Local mode is open (OPEN_RELAY=true) unless RELAY_API_KEYS names keys (a comma list): they are seeded
+into the local secret's api_keys and the relay is closed, as a deployed stack is. The secret is read
+again on every request here (SECRET_MAX_AGE_S=0), so a key put into it applies at once; in Lambda it
+takes up to five minutes.
+
 Ctrl-C or SIGTERM stops everything, the moto subprocess group included. The last line printed at
 start-up is `READY {json}` with every URL, for scripts and the e2e tests.
 """
@@ -74,8 +79,9 @@ class LocalStack:
         token = setting("META_ACCESS_TOKEN")
         pixels = [p.strip() for p in setting("META_PIXEL_ID").split(",") if p.strip()]
 
+        api_keys = [key.strip() for key in os.environ.get("RELAY_API_KEYS", "").split(",") if key.strip()]
         self.moto, endpoint = aws.start_moto(moto_port, HOST)
-        names = aws.provision(endpoint, token=token)
+        names = aws.provision(endpoint, token=token, api_keys=api_keys)
 
         graph_url = os.environ.get("META_GRAPH_URL")
         if not graph_url:
@@ -98,6 +104,8 @@ class LocalStack:
             }
         )
         os.environ.setdefault("ALLOWED_ORIGINS", f"{api_url},http://localhost:{api_port}")
+        os.environ.setdefault("OPEN_RELAY", "false" if api_keys else "true")  # closed once keys are given
+        os.environ.setdefault("SECRET_MAX_AGE_S", "0")  # a key put into the local secret applies at once
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "capi-relay")
         os.environ.setdefault("METRICS_NAMESPACE", "CapiRelay")
         os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", os.environ["METRICS_NAMESPACE"])
@@ -153,6 +161,7 @@ class LocalStack:
             "pixel_id": pixels[0] if pixels else None,
             "front_door": setting("FRONT_DOOR"),
             "logs_url": f"{api_url}/_local/logs",
+            "open_relay": os.environ["OPEN_RELAY"].strip().lower() in ("1", "true", "yes", "on"),
             **names,
         }
         return self.info
@@ -210,8 +219,14 @@ def banner(info: dict[str, Any]) -> str:
         if info["sandbox"]
         else f"  Graph API         {info['graph_url']}  (META_GRAPH_URL)\n"
     )
+    access = (
+        "open (set RELAY_API_KEYS=k1,k2 to try the closed mode a deployed stack has)"
+        if info["open_relay"]
+        else "closed: send X-Api-Key (RELAY_API_KEYS), or an allowed Origin"
+    )
     return f"""
 capi-relay local mode — Ctrl-C stops everything
+  Access            {access}
   POST events       {info["events_url"]}
   Meta SDKs' Graph  {info["graph_base_url"]}   (POST /v24.0/{{pixel_id}}/events, access_token = API key)
   Example page      {info["example_page"]}

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from capi_relay import graph_shape
-from capi_relay.errors import BadRequest, MetaError, QueueUnavailable, SecretUnavailable
+from capi_relay.errors import MetaError, QueueUnavailable, Refused, SecretUnavailable
 from capi_relay.relay import relay
 from relay_aws import (
     config,
@@ -50,8 +50,8 @@ def post_events(event: dict, context: object, graph: bool = False) -> tuple[int,
         remaining=remaining_s(context),
     )
     metrics.record_relay(recorder, result)
+    # event ids are the caller's (an order number, say): never logged; the response carries them
     logger.info("relayed", request_id=request.request_id, **metrics.outcome_fields(result))
-    logger.debug("event ids", request_id=request.request_id, event_ids=result.event_ids)
     return result.status, result.body, {}
 
 
@@ -61,7 +61,7 @@ def remaining_s(context: object) -> Callable[[], float] | None:
     return None if millis is None else lambda: millis() / 1000
 
 
-def refused(error: BadRequest, event: dict) -> tuple[int, dict, dict]:
+def refused(error: Refused, event: dict) -> tuple[int, dict, dict]:
     # field paths and codes, never values
     logger.info(
         "rejected", request_id=http_request.request_id(event), status=error.status, errors=error.codes()
@@ -84,7 +84,7 @@ def lambda_handler(event: dict, context: object) -> dict:
         return {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "body": NOT_FOUND}
     try:
         status, body, headers = post_events(event, context, graph)
-    except BadRequest as error:
+    except Refused as error:  # 400, 401, 403, 413: the caller's fault, said in JSON
         status, body, headers = refused(error, event)
     except SecretUnavailable as error:  # no auth policy ever read: callers cannot be checked
         metrics.record_secret_error(recorder)

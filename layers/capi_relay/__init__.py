@@ -24,6 +24,7 @@ _EXPORTS = {
     "MetaResponse": "meta_client",
     "FieldError": "errors",
     "RelayError": "errors",
+    "Refused": "errors",
     "BadRequest": "errors",
     "PayloadTooLarge": "errors",
     "Unauthorized": "errors",

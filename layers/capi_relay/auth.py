@@ -1,23 +1,25 @@
 """Who may send events: API keys and HMAC signatures for servers, origin and URL allow-lists for browsers.
 
 Pure functions over the request and the deployment's policy: no AWS, no I/O, no clock (``now`` is an
-argument). Every refusal is an ``Unauthorized`` (401: prove who you are) or ``Forbidden`` (403: you may
-not send this here) carrying FieldErrors that name a header or field and a code — never the key,
-signature or URL that was presented. The policy table is in README "Security".
+argument). Closed by default: a caller needs credentials or an allowed Origin unless the operator made
+the relay open (OpenRelay, for trials). An Origin can be forged, so a caller admitted by it alone gets a
+browser's capability only. Every refusal is an ``Unauthorized`` (401: prove who you are) or ``Forbidden``
+(403: you may not send this here) carrying FieldErrors that name a header or field and a code — never
+the key, signature or URL that was presented. The policy table is in docs/security.md.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from capi_relay.errors import FieldError, Forbidden, Unauthorized
+from capi_relay.consent import CONSENT_HEADER
+from capi_relay.errors import BadRequest, FieldError, Forbidden, PayloadTooLarge, Unauthorized
 
 API_KEY_HEADER = "x-api-key"
 SIGNATURE_HEADER = "x-capi-signature"
@@ -42,6 +44,10 @@ class AuthPolicy(Protocol):
     def allowed_origins(self) -> Sequence[str]: ...  # "https://shop.example", "https://*.shop.example", "*"
     @property
     def allowed_url_domains(self) -> Sequence[str]: ...  # "shop.example" also allows its subdomains
+    @property
+    def open_relay(self) -> bool: ...  # True: callers need neither credentials nor an Origin (trials)
+    @property
+    def browser_max_events(self) -> int: ...
 
 
 class _Request(Protocol):
@@ -51,6 +57,8 @@ class _Request(Protocol):
     def body(self) -> bytes: ...
     @property
     def headers(self) -> Mapping[str, str]: ...
+    @property
+    def query(self) -> Mapping[str, str]: ...
 
 
 # --- browsers: origin and URL allow-lists --------------------------------------------------------
@@ -290,10 +298,14 @@ def _authenticate_server(request: _Request, config: AuthPolicy, now: float) -> b
     secrets = _secrets(config)
     has_key = API_KEY_HEADER in headers
     has_signature = SIGNATURE_HEADER in headers or TIMESTAMP_HEADER in headers
-    if not (keys or secrets) or not (has_key or has_signature):
-        return False  # open relay, or a caller that did not try: the browser rules decide
+    if not (has_key or has_signature):
+        return False  # a caller that did not try: the browser rules decide
+    if not (keys or secrets) and config.open_relay:
+        return False  # an open relay with nothing to check against: a client may send its key early
     if has_key:
         if not keys:
+            if not secrets:
+                raise _unauthorized(API_KEY_HEADER, "api_key_invalid", "X-Api-Key is not a key of this relay")
             raise _unauthorized(API_KEY_HEADER, "api_key_not_enabled", "this relay takes signatures only")
         if not verify_api_key(headers[API_KEY_HEADER], keys):
             raise _unauthorized(API_KEY_HEADER, "api_key_invalid", "X-Api-Key is not a key of this relay")
@@ -306,28 +318,17 @@ def _authenticate_server(request: _Request, config: AuthPolicy, now: float) -> b
     return True
 
 
-def _events_of(body: bytes) -> list[Any]:
-    """The events of a body, leniently: parsing proper (and its 400s) happens elsewhere."""
-    try:
-        top = json.loads(body)
-    except (ValueError, RecursionError):
-        return []
-    if isinstance(top, dict) and isinstance(top.get("data"), list):
-        return top["data"]
-    return [top]
-
-
-def check_event_sources(request: _Request, config: AuthPolicy, events: Sequence[Any] | None = None) -> None:
+def check_event_sources(request: _Request, config: AuthPolicy, events: Sequence[Any]) -> None:
     """Forbidden (403) unless every event names a page on allowed_url_domains (when that list is set).
 
     The URL checked is what Meta would get: the event's event_source_url, else the Referer that
-    enrichment fills it from. ``events`` are the parsed events; without them the body is read leniently.
+    enrichment fills it from. ``events`` are the parsed events (a non-object is parsing's 400).
     """
     if not config.allowed_url_domains:
         return
     referer = request.headers.get("referer")
     errors = []
-    for index, event in enumerate(_events_of(request.body) if events is None else events):
+    for index, event in enumerate(events):
         url = event.get("event_source_url") if isinstance(event, Mapping) else None
         field = "event_source_url"
         if url in (None, "") and referer:
@@ -342,48 +343,73 @@ def check_event_sources(request: _Request, config: AuthPolicy, events: Sequence[
 
 
 def authenticate_caller(request: _Request, config: AuthPolicy, now: float) -> bool:
-    """The header half of the policy, cheap enough to run before the body is parsed.
+    """Who the caller is, from the headers alone: cheap enough to run before the body is parsed.
 
-    Returns True for a caller with valid credentials (no URL check is due), False for one admitted
-    without (check_event_sources is due); raises Unauthorized (401) / Forbidden (403) otherwise.
+    - Credentials presented (X-Api-Key, or X-Capi-Signature + X-Capi-Timestamp) are verified; bad
+      ones are a 401, never a fall-back to the browser rules. Valid ones return True: a server may
+      send events for any site, with full capability.
+    - Otherwise a caller without an Origin is a 401, unless the relay is open (OpenRelay, trials).
+    - A browser (Origin header) must be on allowed_origins; an open relay with no list admits any.
+
+    False means admitted without credentials: check_event_sources is due, and for a caller with an
+    Origin check_browser_capability.
     """
     if _authenticate_server(request, config, now):
         return True
-    locked = bool([k for k in config.api_keys if k] or _secrets(config))
     origin = request.headers.get("origin")
     if origin is None:
-        if locked:
+        if not config.open_relay:
             raise _unauthorized(
                 API_KEY_HEADER,
                 "credentials_missing",
                 "send X-Api-Key, or X-Capi-Signature with X-Capi-Timestamp",
             )
-    elif not (check_origin(origin, config.allowed_origins) or (not locked and not config.allowed_origins)):
+    elif not (
+        check_origin(origin, config.allowed_origins) or (config.open_relay and not config.allowed_origins)
+    ):
         raise Forbidden(
             [FieldError(None, "headers.origin", "origin_not_allowed", "origin not in the allow-list")]
         )
     return False
 
 
-def authenticate(
-    request: _Request, config: AuthPolicy, now: float, events: Sequence[Any] | None = None
-) -> None:
-    """Let the request through or raise Unauthorized (401) / Forbidden (403); see README "Security".
+def check_browser_capability(events: Sequence[Any], config: AuthPolicy) -> None:
+    """What a caller admitted by its (forgeable) Origin alone may send: what a browser would.
 
-    - Credentials presented (X-Api-Key, or X-Capi-Signature + X-Capi-Timestamp) are verified when the
-      relay has any configured; bad ones are a 401, never a fall-back to the browser rules. Valid ones
-      admit the request: a server may send events for any site.
-    - Otherwise, with keys or a secret configured, a caller without an Origin header is a 401.
-    - A browser (Origin header) must be on allowed_origins; an empty list admits browsers only on an
-      open relay (nothing configured at all).
-    - Every caller admitted without credentials must name allowed domains in its events'
-      event_source_url (or Referer, which enrichment would use), when allowed_url_domains is set.
-
-    The two halves are also public, so a caller can refuse strangers before parsing the body:
-    ``authenticate_caller`` (headers) and ``check_event_sources`` (events).
+    At most browser_max_events events (413), and website events only (403 naming each other one).
+    Its client_ip_address is the connection's: relay.prepare_event drops one sent in the body.
     """
-    if not authenticate_caller(request, config, now):
-        check_event_sources(request, config, events)
+    limit = config.browser_max_events
+    if len(events) > limit:
+        message = f"at most {limit} events a request without credentials; servers send an API key"
+        raise PayloadTooLarge([FieldError(None, "data", "too_many_events", message)])
+    errors = [
+        FieldError(index, "action_source", "action_source_not_allowed", _BROWSER_SOURCE_MESSAGE)
+        for index, event in enumerate(events)
+        if isinstance(event, Mapping) and event.get("action_source") not in (None, "", "website")
+    ]
+    if errors:
+        raise Forbidden(errors)
+
+
+_BROWSER_SOURCE_MESSAGE = "a caller without credentials sends website events only; servers send an API key"
+
+
+def refuse_unsigned_inputs(request: _Request) -> None:
+    """A signed request's consent and pixel must be in the signed body, not in a header or the query.
+
+    The signature covers the body only: a header or query parameter could be added in transit.
+    """
+    if SIGNATURE_HEADER not in request.headers:
+        return
+    message = "not covered by the signature: put it in the signed body"
+    errors = []
+    if CONSENT_HEADER in request.headers:
+        errors.append(FieldError(None, f"headers.{CONSENT_HEADER}", "unsigned_on_signed_request", message))
+    if "pixel_id" in request.query:
+        errors.append(FieldError(None, "query.pixel_id", "unsigned_on_signed_request", message))
+    if errors:
+        raise BadRequest(errors)
 
 
 def choose_pixel(requested: object, pixel_ids: Sequence[str]) -> str:

@@ -5,7 +5,8 @@ A caller states consent per request, in the body's top-level ``consent`` object 
 banner's state as is:
 
 - ``ad_user_data`` denied → every customer identifier is dropped except ``client_ip_address`` and
-  ``client_user_agent`` (what any server sees, and what Meta needs to take a website event);
+  ``client_user_agent`` (what any server sees, and what Meta needs to take a website event); the
+  Pixel's cookies ``fbp`` and ``fbc`` go too;
 - ``ad_storage`` denied → the browser-cookie identifiers ``fbp`` and ``fbc`` are dropped;
 - ``ad_personalization`` denied → ``opt_out: true`` (Meta uses the event for attribution only);
 - ``limited_data_use: true``, or the browser's Global Privacy Control (``Sec-GPC: 1``, a "do not
@@ -83,10 +84,11 @@ def _from_pairs(pairs: Mapping[str, Any], prefix: str) -> Consent:
     values: dict[str, bool] = {}
     errors = []
     for name, value in pairs.items():
-        field = f"{prefix}.{name}"
         if name not in CATEGORIES and name not in FLAGS:
+            field = f"{prefix}.*"  # a name that is not ours is never echoed: it may be anything
             errors.append(FieldError(None, field, "consent_unknown", "not a consent category"))
             continue
+        field = f"{prefix}.{name}"
         try:
             flag = _flag(value, field, is_category=name in CATEGORIES)
         except BadRequest as error:
@@ -175,7 +177,8 @@ def apply_consent(
     out = dict(event)
     user_data = out.get("user_data")
     if isinstance(user_data, Mapping) and not (consent.ad_user_data and consent.ad_storage):
-        keep = set(user_data) if consent.ad_user_data else set(CONNECTION_FIELDS | COOKIE_FIELDS)
+        # ad_user_data denied: what the connection shows, nothing else (the Pixel's cookies included)
+        keep = set(user_data) if consent.ad_user_data else set(CONNECTION_FIELDS)
         if not consent.ad_storage:
             keep -= COOKIE_FIELDS
         out["user_data"] = {key: value for key, value in user_data.items() if key in keep}

@@ -25,8 +25,8 @@ class RelayError(Exception):
 # --- The caller's fault: 4xx -------------------------------------------------------------------
 
 
-class BadRequest(RelayError):
-    """The caller sent what Meta would reject; carries FieldErrors (index, field, code), no values."""
+class Refused(RelayError):
+    """The caller's fault, any 4xx: carries FieldErrors (index, field, code), never values."""
 
     status = 400
 
@@ -42,20 +42,26 @@ class BadRequest(RelayError):
         return {"errors": [e.to_dict() for e in self.errors]}
 
 
-class PayloadTooLarge(BadRequest):
+class BadRequest(Refused):
+    """The caller sent what Meta would reject (400): fix the named fields and send again."""
+
+    status = 400
+
+
+class PayloadTooLarge(Refused):
     """The body or the number of events is over a limit: split the request and send again."""
 
     status = 413
 
 
-class Unauthorized(BadRequest):
+class Unauthorized(Refused):
     """No valid API key or signature: the caller must authenticate."""
 
     status = 401
 
 
-class Forbidden(BadRequest):
-    """Authenticated or not, this origin, URL domain or pixel is not allowed here."""
+class Forbidden(Refused):
+    """Authenticated or not, this origin, URL domain, pixel or action source is not allowed here."""
 
     status = 403
 

@@ -38,6 +38,9 @@ class RelayConfig:
     dpo_state: int | None = None
     api_keys: tuple[str, ...] = ()
     hmac_secret: str | Sequence[str] | None = None
+    # False (the default): a caller needs credentials or an allowed Origin; True admits anyone (trials)
+    open_relay: bool = False
+    browser_max_events: int = 20  # events a request for a caller admitted by its Origin alone
     # limits (DESIGN.md §3)
     max_body_bytes: int = 1_000_000
     max_events: int = 1000

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from capi_relay.errors import BadRequest, FieldError, PayloadTooLarge
+from capi_relay.field_paths import KNOWN, PLACEHOLDER, safe_path
 from capi_relay.model import RelayConfig
 
 _LONG_STRINGS = frozenset({"event_source_url", "referrer_url"})  # URLs: up to config.max_url
@@ -42,27 +45,65 @@ def _finite(text: str) -> float:
     return value
 
 
+class HugeInt(int):
+    """An integer JSON can carry but Meta cannot (beyond a double's range): the event naming it gets a 400.
+
+    Its own type, so the shape checks (which judge values by exact type) find it with its path.
+    """
+
+
+_FLOAT_MAX = int(sys.float_info.max)
+_UTF8_BOM = b"\xef\xbb\xbf"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how a lone surrogate can hide in valid UTF-8
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _int(text: str) -> int:
+    if len(text) < 309:  # fewer than 309 digits: within a double's range (~1.8e308)
+        return int(text)
+    value = int(text)  # over 4,300 digits: ValueError (Python's limit), an invalid_json 400
+    return HugeInt(value) if abs(value) > _FLOAT_MAX else value
+
+
 # json.loads with keyword arguments builds a new JSONDecoder on every call: this one is built once
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite, parse_int=_int)
 
 
-def json_text(body: bytes | str) -> str:
-    """What json.loads decodes before parsing: bytes in their detected encoding (UTF-8/16/32, BOM
-    dropped), a str as it is (but a leading BOM refused, as json.loads refuses it)."""
-    if isinstance(body, str):
-        if body.startswith("\ufeff"):
-            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", body, 0)
-        return body
-    return body.decode(json.detect_encoding(body), "surrogatepass")
-
-
-def load_json(body: bytes | str) -> Any:
-    """json.loads(body, parse_constant=..., parse_float=...), with the decoder built once."""
-    return _DECODER.decode(json_text(body))
+def load_json(text: str) -> Any:
+    """json.loads(text, parse_constant=..., parse_float=..., parse_int=...), with the decoder built once."""
+    return _DECODER.decode(text)
 
 
 def _request_error(code: str, message: str, field: str = "body") -> BadRequest:
     return BadRequest([FieldError(None, field, code, message)])
+
+
+def _text(body: bytes) -> str:
+    """The body as text: strict UTF-8 (a UTF-8 BOM is tolerated); UTF-16 and broken bytes are a 400."""
+    if body.startswith(_UTF8_BOM):
+        body = body[len(_UTF8_BOM) :]
+    if b"\x00" in body:  # JSON text never holds a raw NUL; UTF-16 and UTF-32 text is full of them
+        raise _request_error("encoding_invalid", "the body must be UTF-8 JSON, not UTF-16 or UTF-32")
+    try:
+        return body.decode("utf-8")  # strict: surrogates encoded as UTF-8 bytes are refused too
+    except UnicodeDecodeError:
+        raise _request_error("encoding_invalid", "the body must be UTF-8 JSON") from None
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a parsed value holds an unpaired surrogate ("\\ud800"): no UTF-8 encoder can send it on."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _load(body: bytes, config: RelayConfig) -> Any:
@@ -72,14 +113,21 @@ def _load(body: bytes, config: RelayConfig) -> Any:
         )
     if not body.strip():
         raise _request_error("body_empty", 'the body is empty; send a JSON event or {"data": [...]}')
+    text = _text(body)
     try:
-        return load_json(body)
+        top = load_json(text)
     except RecursionError:
         raise _request_error(
             "nesting_too_deep", f"JSON nesting is limited to {config.max_depth} levels"
         ) from None
-    except ValueError:  # JSONDecodeError, UnicodeDecodeError, NaN, huge numbers
+    except ValueError:  # JSONDecodeError, NaN, huge numbers
         raise _request_error("invalid_json", "the body is not valid UTF-8 JSON") from None
+    # a paired escape (an emoji from an ASCII-only encoder) is fine: json joins it into one character
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(top):
+        raise _request_error(
+            "encoding_invalid", "the body holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)"
+        )
+    return top
 
 
 def parse_body(body: bytes, config: RelayConfig) -> ParsedBody:
@@ -142,12 +190,12 @@ def check_event_shape(
         items = value if type(value) is list else (value,)
         if len(items) > config.max_values:
             return FieldError(
-                index, f"user_data.{key}", "too_many_values", f"at most {config.max_values} a key"
+                index, safe_path(f"user_data.{key}"), "too_many_values", f"at most {config.max_values} a key"
             )
         for item in items:
             if isinstance(item, _CONTAINERS):
                 message = "must be a string, a number or a list of those"
-                return FieldError(index, f"user_data.{key}", "user_data_value_invalid", message)
+                return FieldError(index, safe_path(f"user_data.{key}"), "user_data_value_invalid", message)
     if _within_limits(event, config, wrapper_depth):  # the common case: no paths built
         return None
     return _check_limits(event, index, config, wrapper_depth)
@@ -224,6 +272,8 @@ def _within_limits(event: dict, config: RelayConfig, wrapper_depth: int) -> bool
                 return False
         elif isinstance(value, _CONTAINERS):
             stack.append((value, wrapper_depth + 2))
+        elif type(value) is HugeInt:
+            return False
     return _nested_within_limits(stack, config)
 
 
@@ -247,29 +297,38 @@ def _nested_within_limits(stack: list[tuple[Any, int]], config: RelayConfig) -> 
                     return False
             elif isinstance(value, _CONTAINERS):
                 stack.append((value, depth + 1))
+            elif type(value) is HugeInt:
+                return False
     return True
 
 
-def _check_limits(event: dict, index: int, config: RelayConfig, wrapper_depth: int) -> FieldError | None:
-    """The first depth or string-length fault, with its path; iterative (no recursion on hostile input)."""
+def _check_limits(
+    event: dict[str, Any], index: int, config: RelayConfig, wrapper_depth: int
+) -> FieldError | None:
+    """The first depth, length or number fault, with its path; iterative (no recursion on hostile input).
+
+    Paths go through safe_path: a caller's own key names are never echoed.
+    """
     stack: list[tuple[Any, str, int]] = [(event, "", wrapper_depth + 1)]
     while stack:
         value, path, depth = stack.pop()
         if isinstance(value, _CONTAINERS):
             if depth > config.max_depth:
-                return FieldError(
-                    index, path, "nesting_too_deep", f"JSON nesting is limited to {config.max_depth} levels"
-                )
+                message = f"JSON nesting is limited to {config.max_depth} levels"
+                return FieldError(index, path, "nesting_too_deep", message)
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
                 if isinstance(key, str) and len(key) > config.max_string:
-                    return FieldError(
-                        index, path, "key_too_long", f"a key is over {config.max_string} characters"
-                    )
-                child = f"{path}.{key}" if path else str(key)
+                    message = f"a key is over {config.max_string} characters"
+                    return FieldError(index, path, "key_too_long", message)
+                name = key if type(key) is int or key in KNOWN else PLACEHOLDER  # never a caller's key
+                child = f"{path}.{name}" if path else str(name)
                 stack.append((item, child, depth + 1))
         elif isinstance(value, str):
             limit = config.max_url if path in _LONG_STRINGS else config.max_string
             if len(value) > limit:
                 return FieldError(index, path, "string_too_long", f"longer than {limit} characters")
+        elif type(value) is HugeInt:
+            message = "a number beyond ±1.8e308 (a double's range), which Meta cannot take"
+            return FieldError(index, path, "number_out_of_range", message)
     return None

@@ -8,9 +8,15 @@ data stays in this function's memory: the queue only ever sees normalized, hashe
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from capi_relay.auth import authenticate_caller, check_event_sources, choose_pixel
+from capi_relay.auth import (
+    authenticate_caller,
+    check_browser_capability,
+    check_event_sources,
+    choose_pixel,
+    refuse_unsigned_inputs,
+)
 from capi_relay.consent import CONSENT_FIELD, Consent, apply_consent, read_consent
 from capi_relay.delivery import (
     Delivery,
@@ -24,9 +30,11 @@ from capi_relay.delivery import (
 )
 from capi_relay.enrich import enrich_event
 from capi_relay.errors import BadRequest, FieldError, QueueUnavailable
+from capi_relay.field_paths import PLACEHOLDER, USER_DATA_FIELDS, safe_path
 from capi_relay.model import CredentialSource, IngestRequest, RelayConfig, RelayResult, Sink
 from capi_relay.normalize import normalize_user_data
 from capi_relay.parse import parse_body
+from capi_relay.privacy_filter import filter_event
 from capi_relay.validate import validate_event
 
 if TYPE_CHECKING:
@@ -43,12 +51,21 @@ def prepare_event(
     now: float,
     consent: Consent,
     memo: dict | None = None,
+    *,
+    browser: bool = False,
 ) -> tuple[dict, list[dict], list[FieldError]]:
     """One event made ready for Meta: (event, warnings {"index", "field", "code"}, errors).
 
     `memo` is normalize_user_data's: one dict for all the events of a request, dropped with it.
+    `browser`: the caller was admitted by its Origin alone, so the connection's IP is the only one.
     """
-    event, found = enrich_event(event, request, config, now)
+    found: list[dict[str, str]] = []
+    if browser:
+        event, found = _without_claimed_ip(event)
+    event, enriched = enrich_event(event, request, config, now)
+    # after enrichment (a Referer may have become event_source_url), before anything is queued or sent
+    event, filtered = filter_event(event)
+    found = found + enriched + filtered
     # consent after enrichment (cookies it added may have to go), before hashing and validation
     event = apply_consent(event, consent, config)
     user_data, dropped = normalize_user_data(event["user_data"], config.default_region, memo=memo)
@@ -61,8 +78,20 @@ def prepare_event(
     return event, warnings, validate_event(event, index, now)
 
 
+def _without_claimed_ip(event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    user_data = event.get("user_data")
+    if not isinstance(user_data, dict) or user_data.get("client_ip_address") in (None, ""):
+        return event, []
+    user_data = {key: value for key, value in user_data.items() if key != "client_ip_address"}
+    warning = {"field": "user_data.client_ip_address", "code": "client_ip_address_ignored"}
+    return {**event, "user_data": user_data}, [warning]
+
+
 def _user_data_path(field: str) -> str:
-    return field if field.startswith("user_data") else f"user_data.{field}"
+    """A normalize warning's field (a user_data key) as a path; a key that is not Meta's becomes "*"."""
+    if field.startswith("user_data."):
+        return safe_path(field)
+    return f"user_data.{field if field in USER_DATA_FIELDS else PLACEHOLDER}"
 
 
 def _pixel(body_pixel: object, query_pixel: str | None, config: RelayConfig) -> str:
@@ -114,7 +143,13 @@ def relay(
     """
     # headers first: a stranger on a locked relay gets its 401/403 before any parsing is paid for
     credentialed = authenticate_caller(request, config, now)
+    if credentialed:
+        refuse_unsigned_inputs(request)
     parsed = parse_body(request.body, config)
+    # admitted by its Origin alone (which anyone can forge): a browser's capability only
+    browser = not credentialed and "origin" in request.headers
+    if browser:
+        check_browser_capability(parsed.events, config)
     if not credentialed:  # admitted without credentials: its events must name allowed pages
         check_event_sources(request, config, parsed.events)
     pixel_id = _pixel(parsed.pixel_id, request.query.get("pixel_id"), config)
@@ -129,7 +164,9 @@ def relay(
     for index, raw in enumerate(parsed.events):
         if index in refused:
             continue
-        event, found, invalid = prepare_event(raw, index, request, config, now, consent, memo)
+        event, found, invalid = prepare_event(
+            raw, index, request, config, now, consent, memo, browser=browser
+        )
         warnings += found
         if invalid:
             errors += invalid

@@ -13,6 +13,7 @@ EVENTS_SENT = "EventsSent"
 EVENTS_QUEUED = "EventsQueued"
 EVENTS_REJECTED = "EventsRejected"
 EVENTS_DEAD_LETTERED = "EventsDeadLettered"
+REQUESTS_REFUSED = "RequestsRefused"  # 401/403: strangers, counted apart so they cannot mask a drop in volume
 # Graph errors: one metric per class, no total (the dashboard adds them up; a metric-month is $0.30)
 META_ERRORS_BY_CLASS = {  # capi_relay.errors: MetaError.error_class → metric
     "transient": "MetaErrorsTransient",

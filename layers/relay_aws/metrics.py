@@ -52,7 +52,15 @@ def outcome_fields(result: Any) -> dict[str, Any]:
 
 
 def record_refused(metrics: Any, error: Any) -> None:
-    """A request refused as a whole (a capi_relay BadRequest): its events count as received and rejected."""
+    """A request refused as a whole (a capi_relay Refused).
+
+    401 and 403 (who is calling, not what was sent) count one RequestsRefused and no events: a stranger's
+    requests must not raise EventsReceived and hide a real drop. Other refusals (400, 413) count their
+    events as received and rejected.
+    """
+    if error.status in (401, 403):
+        metrics.add_metric(name=names.REQUESTS_REFUSED, unit=_COUNT, value=1)
+        return
     refused = len({e.index for e in error.errors}) or 1  # index None: the request itself, one unit
     metrics.add_metric(name=names.EVENTS_RECEIVED, unit=_COUNT, value=refused)
     metrics.add_metric(name=names.EVENTS_REJECTED, unit=_COUNT, value=refused)

@@ -38,6 +38,9 @@ class Settings:
     meta_timeout_s: float
     metrics_namespace: str
     service: str
+    open_relay: bool = False  # OPEN_RELAY (template OpenRelay, for trials): no credentials needed
+    browser_max_events: int = 20  # BROWSER_MAX_EVENTS: events a request from a caller with an Origin only
+    secret_max_age_s: int = 300  # SECRET_MAX_AGE_S: how long a read secret is reused (local mode: 0)
 
 
 def _items(value: str | None) -> tuple[str, ...]:
@@ -67,6 +70,9 @@ def from_env(env: Mapping[str, str]) -> Settings:
         meta_timeout_s=float(env.get("META_TIMEOUT_S") or 8),
         metrics_namespace=env.get("METRICS_NAMESPACE") or NAMESPACE,
         service=env.get("POWERTOOLS_SERVICE_NAME") or "capi-relay",
+        open_relay=_flag(env.get("OPEN_RELAY")),
+        browser_max_events=int(env.get("BROWSER_MAX_EVENTS") or 20),
+        secret_max_age_s=int(env.get("SECRET_MAX_AGE_S") or 300),
     )
 
 
@@ -98,4 +104,6 @@ def relay_config(
         hmac_secret=hmac_secret,
         credentials_read_s=WORST_READ_S,
         queue_write_s=WORST_WRITE_S,
+        open_relay=settings.open_relay,
+        browser_max_events=settings.browser_max_events,
     )

@@ -15,7 +15,7 @@ from typing import Any
 from capi_relay.errors import SecretUnavailable, TokenMetaError
 from capi_relay.model import Credentials
 
-MAX_AGE_S = 300  # a rotated token is picked up within 5 minutes even without a token error
+MAX_AGE_S = 300  # a rotated token or new API key applies within 5 minutes (settings.secret_max_age_s)
 PLACEHOLDER = "REPLACE_WITH_META_ACCESS_TOKEN"  # what template.yaml creates the secret with
 # Secrets Manager answers in milliseconds; the SDK's defaults (60 s timeouts, retries) would hold a
 # request for minutes while it is slow. One retry: two attempts of ≤ 1 s connect + 2 s read
@@ -61,7 +61,7 @@ def clear_cache() -> None:
 
 
 def read_secret(force_refresh: bool = False) -> dict:
-    """The secret's JSON (cached for MAX_AGE_S; force_refresh fetches it now).
+    """The secret's JSON (cached for settings.secret_max_age_s; force_refresh fetches it now).
 
     On any failure — slow, refused, deleted, not JSON — the last good value this container read is
     served (stale-while-error); only a container that never read it raises SecretUnavailable, which
@@ -73,7 +73,8 @@ def read_secret(force_refresh: bool = False) -> dict:
     if name in _last_good and time.monotonic() - _failed_at.get(name, -math.inf) < QUIET_AFTER_FAILURE_S:
         return _last_good[name]
     try:
-        value = _provider().get(name, transform="json", max_age=MAX_AGE_S, force_fetch=force_refresh)
+        max_age = settings.load().secret_max_age_s  # MAX_AGE_S unless SECRET_MAX_AGE_S says otherwise
+        value = _provider().get(name, transform="json", max_age=max_age, force_fetch=force_refresh)
         if not isinstance(value, dict):
             raise TypeError("not a JSON object")
     except Exception as error:  # whatever the SDK or the transform raised: never its text (values)

@@ -37,6 +37,23 @@ CANARY = {
     "external_id": "zq9-canary-ext",
 }
 CONSENT_EMAIL = "zq9.consent.withheld@example.com"  # sent with ad_user_data denied: not even its hash
+# Where a careless integrator puts personal data outside user_data (issue 14, finding 5): every event
+# below carries each of these; none may reach a log, a queue, the DLQ, a metric, an answer or Meta.
+HIDDEN = {
+    "user_data_key": "zq9.udkey@example.com",  # an unknown user_data key named by an email
+    "custom_value": "zq9.cdvalue@example.com",  # an email in a custom_data string
+    "custom_key": "zq9.cdkey@example.com",  # a custom_data key that is an email
+    "custom_phone": "+44 7700 900461",  # an international phone number in custom_data
+    "url_email": "zq9.urlmail@example.com",  # in event_source_url's query string
+    "url_phone": "+447700900462",  # in referrer_url's query string
+    "top_key": "zq9.topkey@example.com",  # an unknown top-level key
+    "top_value": "zq9.topvalue@example.com",  # the value of another unknown top-level key
+    "consent_key": "zq9.consentkey@example.com",  # an unknown name in X-Capi-Consent
+    "consent_value": "zq9.consentval@example.com",  # a value in X-Capi-Consent
+}
+# event_id: Meta needs it unchanged (deduplication), so the caller, the queue and Meta hold it; logs and
+# metrics never do.
+EVENT_ID_CANARY = "zq9evidmark"  # no "canary" in it: other e2e modules search the shared stack for that word
 # Every form a leak could take: as sent, and as normalization would make it before hashing.
 LEAK_FORMS = [
     "Zq9.Canary.Mail@Example.com",
@@ -51,6 +68,10 @@ LEAK_FORMS = [
     "19870605",
     "zq9-canary-ext",
     CONSENT_EMAIL,
+    *[value for value in HIDDEN.values() if "@" in value],
+    "7700 900461",
+    "7700900461",
+    "7700900462",
 ]
 UA = "Mozilla/5.0 (X11; Linux x86_64) pii-e2e"
 
@@ -90,11 +111,22 @@ def leaks(text: str) -> list[str]:
 def event(name: str = "Purchase", **changes: object) -> dict:
     body = {
         "event_name": name,
-        "event_id": str(uuid.uuid4()),
+        "event_id": f"{EVENT_ID_CANARY}-{uuid.uuid4()}",
         "event_time": int(time.time()),
-        "event_source_url": "https://shop.example/checkout",
-        "user_data": json.loads(json.dumps(CANARY)),
-        "custom_data": {"value": 19.99, "currency": "EUR"},
+        "event_source_url": "https://shop.example/checkout?email="
+        + quote(HIDDEN["url_email"], safe="")
+        + "&utm_source=zq9",
+        "referrer_url": "https://shop.example/cart?phone=" + quote(HIDDEN["url_phone"], safe="") + "#top",
+        "user_data": {**json.loads(json.dumps(CANARY)), HIDDEN["user_data_key"]: "x"},
+        "custom_data": {
+            "value": 19.99,
+            "currency": "EUR",
+            "note": "write to " + HIDDEN["custom_value"],
+            HIDDEN["custom_key"]: 1,
+            "contents": [{"id": "sku-1", "quantity": 1, "gift_for": HIDDEN["custom_phone"]}],
+        },
+        "customer_email": HIDDEN["top_value"],
+        HIDDEN["top_key"]: True,
     }
     body.update(changes)
     return body
@@ -202,6 +234,12 @@ def drive_every_path(run: Run) -> None:
 
     # forbidden: a page on another site
     assert run.post("forbidden-origin", event(), Origin="https://evil.example") == 403
+
+    # personal data in the consent header: an unknown name, and a value where granted/denied belongs
+    header_key = {"X-Capi-Consent": f"{HIDDEN['consent_key']}=denied"}
+    assert run.post("consent-header-key", event(), **header_key) == 400
+    header_value = {"X-Capi-Consent": f"ad_user_data={HIDDEN['consent_value']}"}
+    assert run.post("consent-header-value", event(), **header_value) == 400
 
     # withheld by consent: the identifiers are dropped before hashing
     withheld = event(user_data={"em": CONSENT_EMAIL, "client_ip_address": "203.0.113.9"})
@@ -332,3 +370,50 @@ def test_meta_gets_hashes_only_and_nothing_consent_withheld(run):
     assert sha(CONSENT_EMAIL) not in received
     [withheld] = run.delivered("consent")
     assert set(withheld["event"]["user_data"]) <= {"client_ip_address", "client_user_agent"}
+
+
+def test_hidden_places_reached_the_relay_and_only_the_personal_part_was_removed(run):
+    # Given what Meta received for the plain "sent" path, and the answer the caller got
+    [sent] = run.delivered("sent")
+    status, _, body = run.answers["sent"]
+    assert status == 200
+    warnings = {(w["field"], w["code"]) for w in json.loads(body)["warnings"]}
+    # When the event's URL, custom_data and fields are read
+    url, custom = sent["event"]["event_source_url"], sent["event"]["custom_data"]
+    # Then the rest of each place arrived (so the searches looked at real traffic) ...
+    assert url.startswith("https://shop.example/checkout?") and "utm_source=zq9" in url
+    assert sent["event"]["referrer_url"] == "https://shop.example/cart#top"
+    assert custom["value"] == 19.99 and custom["contents"] == [{"id": "sku-1", "quantity": 1}]
+    assert "customer_email" not in sent["event"] and "note" not in custom
+    # ... and the caller was told, by our field names and codes only
+    assert {("event_source_url", "pii_removed"), ("referrer_url", "pii_removed")} <= warnings
+    assert ("*", "unknown_field_dropped") in warnings and ("user_data.*", "unknown_field") in warnings
+    assert ("custom_data.contents", "pii_removed") in warnings
+
+
+def test_event_ids_reach_meta_and_the_caller_but_never_a_log_or_a_metric(run):
+    # Given event ids built from a canary
+    received = json.dumps(run.stack.sandbox("GET", "/_sandbox/events"))
+    answered = json.dumps(run.answers["sent"])
+    # When Meta's side, the answers, the log and the metrics are searched
+    cloudwatch = run.stack.client("cloudwatch")
+    metrics = json.dumps(cloudwatch.list_metrics(Namespace="CapiRelay")["Metrics"], default=str)
+    # Then Meta and the caller have them (deduplication needs them unchanged), the log and metrics do not
+    assert EVENT_ID_CANARY in received and EVENT_ID_CANARY in answered
+    assert EVENT_ID_CANARY not in run.stack.log()
+    assert EVENT_ID_CANARY not in metrics
+
+
+def test_consent_header_canaries_are_refused_without_echo(run):
+    # Given the two requests whose X-Capi-Consent carried personal data
+    key_status, _, key_body = run.answers["consent-header-key"]
+    value_status, _, value_body = run.answers["consent-header-value"]
+    # Then each is a 400 naming the header (a placeholder for the unknown name), never the text sent
+    assert key_status == value_status == 400
+    assert [(e["field"], e["code"]) for e in json.loads(key_body)["errors"]] == [
+        ("headers.x-capi-consent.*", "consent_unknown")
+    ]
+    assert [(e["field"], e["code"]) for e in json.loads(value_body)["errors"]] == [
+        ("headers.x-capi-consent.ad_user_data", "consent_invalid")
+    ]
+    assert HIDDEN["consent_key"] not in key_body + value_body and HIDDEN["consent_value"] not in value_body

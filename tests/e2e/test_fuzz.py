@@ -262,6 +262,90 @@ def test_events_with_one_field_of_any_shape_never_get_a_5xx(local_stack):
     assert_still_serving(local_stack)
 
 
+LONE_SURROGATES = st.integers(0xD800, 0xDFFF).map(chr)
+
+
+def with_surrogate(field: str, surrogate: str, in_user_data: bool, batched: bool) -> bytes:
+    """A good event (alone or beside another) with one lone surrogate in a value; ensure_ascii writes it
+    as the escape "\\udXXX", valid UTF-8 JSON text that no UTF-8 encoder can send on."""
+    return misshapen(field, "x" + surrogate, in_user_data, batched)
+
+
+def with_huge_integer(field: str, digits: int, sign: int, batched: bool) -> bytes:
+    event = good_event()
+    event["custom_data"][field] = sign * 10**digits
+    return json.dumps({"data": [good_event(), event]} if batched else event).encode()
+
+
+ENCODING_ATTACKS = st.one_of(
+    st.builds(with_surrogate, st.sampled_from(EVENT_FIELDS), LONE_SURROGATES, st.just(False), st.booleans()),
+    st.builds(
+        with_surrogate, st.sampled_from(USER_DATA_FIELDS), LONE_SURROGATES, st.just(True), st.booleans()
+    ),
+    st.builds(
+        with_huge_integer,
+        st.sampled_from(["value", "num_items", "predicted_ltv", "extra"]),
+        st.integers(309, 4000),
+        st.sampled_from([1, -1]),
+        st.booleans(),
+    ),
+    st.builds(
+        lambda encoding, batched: json.dumps({"data": [good_event()]} if batched else good_event()).encode(
+            encoding
+        ),
+        st.sampled_from(["utf-16", "utf-16-le", "utf-16-be", "utf-32"]),
+        st.booleans(),
+    ),
+)
+
+
+def test_lone_surrogates_huge_integers_and_utf16_bodies_never_get_a_5xx(local_stack):
+    # Given the running local stack
+    session = local_stack.session("encoding")
+
+    @fuzz_settings()
+    @given(body=ENCODING_ATTACKS)
+    def fuzz(body):
+        # When an event carries a lone surrogate, an integer beyond a double's range, or is not UTF-8
+        response = session.post(
+            local_stack.info["events_url"],
+            data=body,
+            headers={"content-type": "application/json"},
+            timeout=30,
+        )
+        # Then the answer is a 2xx (the batch-mate went) or a structured 4xx that says why, never a 5xx
+        assert response.status_code < 500, (response.text, body[:300])
+        if response.status_code >= 400:
+            structured_errors(None, response, None)
+
+    fuzz()
+    assert_still_serving(local_stack)
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        (json.dumps({**good_event(), "event_name": "Lead\ud800"}).encode(), "encoding_invalid", "body"),
+        (b'{"event_name": "Lead", "user_data": {"\\udfff": 1}}', "encoding_invalid", "body"),
+        (json.dumps(good_event()).encode("utf-16"), "encoding_invalid", "body"),
+        (json.dumps(good_event()).encode("utf-16-le"), "encoding_invalid", "body"),
+        (
+            json.dumps(good_event()).replace('"value": 9.5', '"value": 1' + "0" * 400).encode(),
+            "number_out_of_range",
+            "custom_data.value",
+        ),
+    ],
+    ids=["surrogate-in-a-value", "surrogate-as-a-key", "utf-16-bom", "utf-16-le", "huge-integer"],
+)
+def test_encoding_attacks_get_the_400_that_names_them(local_stack, body, code, field):
+    # Given what the attacker of issue 14 sent (a 503 and an ingest-errors alarm then)
+    # When it is posted
+    response = local_stack.post_events(data=body, headers={"content-type": "application/json"})
+    # Then it is a 400 naming the reason and the field
+    assert response.status_code == 400, response.text
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [(code, field)]
+
+
 def assert_still_serving(stack: Any) -> None:
     code = f"FUZZ{int(time.time() * 1000)}"
     event = {

@@ -79,12 +79,12 @@ def test_global_privacy_control_turns_on_limited_data_use():
         ({"consent": {"ad_user_data": 0.5}}, {}, [("consent.ad_user_data", "consent_invalid")]),
         ({"consent": {"ad_user_data": ["no"]}}, {}, [("consent.ad_user_data", "consent_invalid")]),
         ({"consent": {"ad_user_data": None}}, {}, [("consent.ad_user_data", "consent_invalid")]),
-        ({"consent": {"analytics": False}}, {}, [("consent.analytics", "consent_unknown")]),
+        ({"consent": {"analytics": False}}, {}, [("consent.*", "consent_unknown")]),
         ({"consent": {"limited_data_use": "granted"}}, {}, [("consent.limited_data_use", "consent_invalid")]),
         (
             {"consent": {"x": 1, "ad_storage": "?"}},
             {},
-            [("consent.x", "consent_unknown"), ("consent.ad_storage", "consent_invalid")],
+            [("consent.*", "consent_unknown"), ("consent.ad_storage", "consent_invalid")],
         ),
         ({}, {"x-capi-consent": "ad_user_data"}, [("headers.x-capi-consent", "consent_invalid")]),
         (
@@ -92,7 +92,7 @@ def test_global_privacy_control_turns_on_limited_data_use():
             {"x-capi-consent": "ad_user_data=nope"},
             [("headers.x-capi-consent.ad_user_data", "consent_invalid")],
         ),
-        ({}, {"x-capi-consent": "tracking=denied"}, [("headers.x-capi-consent.tracking", "consent_unknown")]),
+        ({}, {"x-capi-consent": "tracking=denied"}, [("headers.x-capi-consent.*", "consent_unknown")]),
     ],
     ids=[
         "not-object",
@@ -129,12 +129,13 @@ def test_numbers_one_and_zero_read_as_granted_and_denied():
 # --- apply_consent: identifiers ------------------------------------------------------------------
 
 
-def test_ad_user_data_denied_keeps_only_connection_and_cookie_identifiers():
+def test_ad_user_data_denied_keeps_only_ip_and_user_agent():
     # Given customer information, login id, cookies, IP and user agent
     # When ad_user_data is denied
     out = apply_consent(event(), Consent(ad_user_data=False))
-    # Then only what the connection and the Pixel cookies show is left, and no raw value survives elsewhere
-    assert set(out["user_data"]) == {"client_ip_address", "client_user_agent", "fbp", "fbc"}
+    # Then only what the connection shows is left (the Pixel's cookies go too: issue 14, finding 8),
+    # and no raw value survives elsewhere
+    assert set(out["user_data"]) == {"client_ip_address", "client_user_agent"}
     assert "canary" not in json.dumps(out)
 
 

@@ -34,12 +34,17 @@ def _full_shape_check(event, index, config, wrapper_depth):
         items = value if type(value) is list else (value,)
         if len(items) > config.max_values:
             return P.FieldError(
-                index, f"user_data.{key}", "too_many_values", f"at most {config.max_values} a key"
+                index,
+                P.safe_path(f"user_data.{key}"),
+                "too_many_values",
+                f"at most {config.max_values} a key",
             )
         for item in items:
             if isinstance(item, (dict, list)):
                 message = "must be a string, a number or a list of those"
-                return P.FieldError(index, f"user_data.{key}", "user_data_value_invalid", message)
+                return P.FieldError(
+                    index, P.safe_path(f"user_data.{key}"), "user_data_value_invalid", message
+                )
     if P._within_limits(event, config, wrapper_depth):
         return None
     return P._check_limits(event, index, config, wrapper_depth)

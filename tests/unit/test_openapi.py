@@ -90,6 +90,7 @@ def test_declared_limits_equal_the_domains_limits():
         "max_values": LIMITS.max_values,
         "max_depth": LIMITS.max_depth,
         "signature_window_s": auth.SIGNATURE_WINDOW_S,
+        "browser_max_events": LIMITS.browser_max_events,
     }
 
 
@@ -324,3 +325,27 @@ def test_graph_success_matches_the_documented_shape():
     status, answer = graph_shape.answer(200, body, "trace-1")
     validator("GraphEventsReceived").validate(answer)
     assert (status, answer["events_received"], answer["fbtrace_id"]) == (200, 2, "Ax")
+
+
+# codes of issue 14 (closed default, browser capability, privacy, encoding), each with the module raising it
+DOCUMENTED_CODES = {
+    "credentials_missing": "auth.py",
+    "action_source_not_allowed": "auth.py",
+    "too_many_events": "auth.py",
+    "unsigned_on_signed_request": "auth.py",
+    "client_ip_address_ignored": "relay.py",
+    "unknown_field_dropped": "privacy_filter.py",
+    "pii_removed": "privacy_filter.py",
+    "encoding_invalid": "parse.py",
+    "number_out_of_range": "parse.py",
+}
+
+
+@pytest.mark.parametrize(("code", "module"), sorted(DOCUMENTED_CODES.items()))
+def test_access_and_privacy_codes_are_in_the_code_and_the_spec(code, module):
+    # Given a stable code a caller may meet
+    source = (Path(auth.__file__).parent / module).read_text(encoding="utf-8")
+    # When the module and the spec are read
+    # Then the module emits it and the spec documents it
+    assert f'"{code}"' in source
+    assert f"`{code}`" in SPEC_PATH.read_text(encoding="utf-8")

@@ -26,7 +26,7 @@ from tests.unit.doubles import RecordingSink, TokenSource
 
 PIXEL_ID = "1234567890"  # what tests/conftest.py's graph sandbox knows
 TOKEN = "sandbox-token-3c9e51"
-CONFIG = RelayConfig(pixel_ids=(PIXEL_ID,), default_region="us")
+CONFIG = RelayConfig(pixel_ids=(PIXEL_ID,), default_region="us", open_relay=True)  # callers: no credentials
 UA = "Mozilla/5.0 (X11; Linux x86_64)"
 # Canary PII: none of these strings may appear anywhere but in Meta's hashed form
 CANARIES = {
@@ -186,7 +186,7 @@ def test_named_pixel_is_used_when_configured(graph_sandbox, client, sink):
     # Given a relay for two pixels, the sandbox knowing the second too
 
     graph_sandbox.set_token(TOKEN, pixel_id="555")
-    config = RelayConfig(pixel_ids=(PIXEL_ID, "555"))
+    config = RelayConfig(pixel_ids=(PIXEL_ID, "555"), open_relay=True)
     # When one request names the second pixel in the body, another in the query
     run({"data": [purchase()], "pixel_id": "555"}, client, TokenSource([TOKEN]), sink, config)
     run(purchase(), client, TokenSource([TOKEN]), sink, config, query={"pixel_id": "555"})
@@ -349,7 +349,9 @@ def test_meta_refusing_every_event_answers_400(graph_sandbox, client, tokens, si
 
 def test_ldu_default_applies_only_where_the_event_is_silent(graph_sandbox, client, tokens, sink):
     # Given a deployment with Limited Data Use on by default
-    config = RelayConfig(pixel_ids=(PIXEL_ID,), data_processing_options=["LDU"], dpo_country=0, dpo_state=0)
+    config = RelayConfig(
+        pixel_ids=(PIXEL_ID,), data_processing_options=["LDU"], dpo_country=0, dpo_state=0, open_relay=True
+    )
     # When one event says nothing and another opts out of LDU explicitly
     run(
         {"data": [purchase(event_id="silent"), purchase(event_id="own", data_processing_options=[])]},
