@@ -126,3 +126,11 @@ def handlers(
 ) -> Handlers:
     """A cold start of the ingest and retry functions; their log lines go to capsys' stdout."""
     return Handlers(load_handler("ingest"), load_handler("retry"), local_aws, monkeypatch)
+
+
+@pytest.fixture
+def server(handlers: Handlers, local_aws: Any) -> Handlers:
+    """The handlers with lambda_events.SERVER_KEY in the secret: a backend's requests (server_event)
+    carry it, as a deployed relay (closed by default) requires of servers."""
+    local_aws.put_token(local_aws.token, api_keys=[lambda_events.SERVER_KEY])
+    return handlers

@@ -75,6 +75,17 @@ def http_event(
     return event
 
 
+SERVER_KEY = "k_integration_backend_5d1f0c"  # the `server` fixture puts it in the secret
+
+
+def server_event(body: Any = None, **kwargs: Any) -> dict:
+    """The sample request as a backend sends it: no Origin, the API key (a server's full capability)."""
+    headers = {"x-api-key": SERVER_KEY, **kwargs.pop("headers", {})}
+    event = http_event(body, headers=headers, **kwargs)
+    event["headers"].pop("origin", None)
+    return event
+
+
 def sqs_event(messages: list[dict], receive_count: int | None = None) -> dict:
     """The SQS → Lambda event for messages received from the retry queue (shape of sqs_retry_batch.json)."""
     template = sample("sqs_retry_batch.json")["Records"][0]

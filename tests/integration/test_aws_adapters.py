@@ -10,7 +10,7 @@ from capi_relay.errors import QueueUnavailable, SecretUnavailable
 from local.functions import cold_start
 from relay_aws import http_request, retry_queue, settings, token
 from tests.conftest import PIXEL_ID
-from tests.integration.lambda_events import http_event, sample
+from tests.integration.lambda_events import http_event, sample, server_event
 
 
 def test_http_api_event_becomes_an_ingest_request_with_raw_body_cookies_and_source_ip():
@@ -90,7 +90,7 @@ def adapters(handler_env, local_aws):
 
 
 def test_events_too_big_for_one_sqs_message_are_queued_in_several_and_every_event_kept(
-    handlers, graph_sandbox, local_aws
+    server, graph_sandbox, local_aws
 ):
     # Given Meta down, and a batch of 400 events weighing about 400 KB (one SQS message takes 256 KiB)
     graph_sandbox.add_fault({"kind": "5xx"})
@@ -99,8 +99,8 @@ def test_events_too_big_for_one_sqs_message_are_queued_in_several_and_every_even
         {**base, "event_name": "Lead", "event_id": f"e{i}", "custom_data": {"note": "x" * 900}}
         for i in range(400)
     ]
-    # When the batch is posted
-    status, body = handlers.ingest(http_event({"data": events}))
+    # When a backend (its API key: a server's capability, not a browser's 20 events) posts the batch
+    status, body = server.ingest(server_event({"data": events}))
     # Then it is queued as several messages, each under SQS's limit, with the envelope and all events
     assert status == 202 and body["queued"] == 400
     bodies = [m["Body"] for m in local_aws.messages("retry")]

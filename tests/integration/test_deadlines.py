@@ -12,7 +12,7 @@ import pytest
 
 from capi_relay.batch import MAX_GRAPH_CALLS
 from capi_relay.meta_client import SMALL_READ_S, read_timeout_s
-from tests.integration.lambda_events import http_event
+from tests.integration.lambda_events import http_event, server_event
 
 
 def leads(count: int, poison: int | None = None) -> dict:
@@ -73,12 +73,13 @@ def test_token_refresh_happens_when_there_is_time(handlers, graph_sandbox):
 
 
 def test_one_refused_event_in_1000_costs_a_bounded_number_of_calls_and_nothing_is_lost(
-    handlers, graph_sandbox, local_aws
+    server, graph_sandbox, local_aws
 ):
+    handlers = server
     # Given a batch of 1000 events, one of which Meta refuses (the whole request fails with it)
     graph_sandbox.add_fault({"kind": "reject", "event_name": "Poison"})
     # When it is posted
-    status, body = handlers.ingest(http_event(leads(1000, poison=637)))
+    status, body = handlers.ingest(server_event(leads(1000, poison=637)))
     # Then the relay spent its call budget, not the ~20 calls isolating the event takes
     assert len(graph_sandbox.requests()) == MAX_GRAPH_CALLS
     # And every event is somewhere visible: sent, queued to go on later, or refused in the DLQ
@@ -88,10 +89,11 @@ def test_one_refused_event_in_1000_costs_a_bounded_number_of_calls_and_nothing_i
     assert "lead-637" not in where["meta"]
 
 
-def test_the_retry_function_finishes_the_search_and_delivers_the_rest(handlers, graph_sandbox, local_aws):
+def test_the_retry_function_finishes_the_search_and_delivers_the_rest(server, graph_sandbox, local_aws):
+    handlers = server
     # Given the rest of a 1000-event search left in the retry queue by the ingest function
     graph_sandbox.add_fault({"kind": "reject", "event_name": "Poison"})
-    handlers.ingest(http_event(leads(1000, poison=637)))
+    handlers.ingest(server_event(leads(1000, poison=637)))
     # When the retry function runs until the queue is empty (each run makes progress: bounded)
     for _ in range(10):
         messages = handlers.receive()

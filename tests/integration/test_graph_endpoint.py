@@ -52,6 +52,12 @@ def relay_url(handlers) -> Iterator[str]:
 
 
 @pytest.fixture
+def open_relay(handlers) -> None:
+    """A deployment with OpenRelay=true (for trials): no credentials needed. Before relay_url."""
+    handlers.restart(OPEN_RELAY="true")
+
+
+@pytest.fixture
 def locked(local_aws) -> None:
     """The relay's secret holds an API key: callers must present it."""
     local_aws.put_token(META_TOKEN, api_keys=[API_KEY])
@@ -272,7 +278,7 @@ def test_meta_tokens_are_refused_even_on_an_open_relay(relay_url, graph_sandbox,
     assert "meta_token_refused" in logged and token not in logged
 
 
-def test_an_open_relay_takes_any_key_as_x_api_key_does(relay_url, graph_sandbox):
+def test_an_open_relay_takes_any_key_as_x_api_key_does(open_relay, relay_url, graph_sandbox):
     form = {"data": json.dumps([event_dict()]), "access_token": "anything-goes-here"}
     assert post(relay_url, data=form).json()["events_received"] == 1
 
@@ -351,7 +357,7 @@ def test_bad_version_in_the_path_is_code_100(locked, relay_url, graph_sandbox):
     assert_meta_error(response, 100)
 
 
-def test_the_relay_door_is_unchanged(relay_url, graph_sandbox):
+def test_the_relay_door_is_unchanged(open_relay, relay_url, graph_sandbox):
     # POST /events still answers in the relay's own shape
     response = requests.post(f"{relay_url}/events", json=event_dict("ord-relay"), timeout=10)
     assert response.status_code == 200 and response.json()["event_ids"] == ["ord-relay"]

@@ -32,6 +32,6 @@ def test_retry_poller_concurrency_is_capped_by_a_parameter_within_sqs_limits(tem
 
 def test_ingest_timeout_outlasts_the_api_gateway_integration_no_longer_than_needed(template):
     ingest = template["Resources"]["IngestFunction"]["Properties"]
-    integration_ms = ingest["Events"]["PostEvents"]["Properties"]["TimeoutInMillis"]
+    integration_ms = template["Resources"]["HttpApiIntegration"]["Properties"]["TimeoutInMillis"]
     # the function stops its Graph calls before its own timeout, so the API never answers 504 first
     assert ingest["Timeout"] * 1000 < integration_ms

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.lambda_events import emitted_metrics, http_event
+from tests.integration.lambda_events import emitted_metrics, server_event
 
 THROTTLE_CODES = [4, 17, 32, 613, 80000, 80001, 80003, 80004, 80014]
 
@@ -31,12 +31,12 @@ def batch(count: int) -> dict:
 
 @pytest.mark.parametrize("code", THROTTLE_CODES)
 def test_throttling_without_is_transient_queues_the_batch_without_bisecting(
-    handlers, graph_sandbox, local_aws, capsys, code
+    server, graph_sandbox, local_aws, capsys, code
 ):
     # Given Meta throttling the ad account, with is_transient false (as 800xx answers often are)
     graph_sandbox.add_fault({"kind": "rate_limit", "code": code, "transient": False})
     # When a server posts a batch of 64 events
-    status, body = handlers.ingest(http_event(batch(64)))
+    status, body = server.ingest(server_event(batch(64)))
     # Then the whole batch waits in the retry queue after one Graph call: no bisection, no DLQ
     assert status == 202 and body["queued"] == 64
     assert len(graph_sandbox.requests()) == 1
@@ -47,11 +47,12 @@ def test_throttling_without_is_transient_queues_the_batch_without_bisecting(
     assert totals["MetaErrorsTransient"] == 1 and "MetaErrorsPermanent" not in totals
 
 
-def test_retry_function_stops_its_batch_at_the_first_throttle(handlers, graph_sandbox, local_aws):
+def test_retry_function_stops_its_batch_at_the_first_throttle(server, graph_sandbox, local_aws):
+    handlers = server
     # Given three messages queued while Meta was down
     graph_sandbox.add_fault({"kind": "5xx", "count": 3})
     for _ in range(3):
-        assert handlers.ingest(http_event(batch(2)))[0] == 202
+        assert handlers.ingest(server_event(batch(2)))[0] == 202
     graph_sandbox.clear_faults()
     messages = handlers.receive()
     assert len(messages) == 3
