@@ -10,13 +10,14 @@ export PYTHONPATH := $(CURDIR)/layers:$(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build bench clean
+.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build bench clean ci-fresh
 
 help:
 	@echo "make run    - the local relay on 127.0.0.1:$${PORT:-3000} (AWS API server + Graph sandbox)"
 	@echo "make test   - lint, template checks, unit, integration, e2e and browser tests"
 	@echo "make bench  - per-event CPU, cold import, throughput, package size, cost vs Meta's SDK"
 	@echo "make build  - sam build (no Docker needed)"
+	@echo "make ci-fresh - .ci/run in a fresh clone of HEAD with an empty private /tmp"
 
 $(VENV)/.installed: requirements-dev.txt layers/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +47,10 @@ run: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) tools/check_hermetic.py
 
 template-check: venv sam-cli
 	$(SAM) validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
@@ -71,6 +75,10 @@ build: sam-cli
 bench: venv sam-cli
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(PY) -m bench.run
+
+# CI as a new machine sees it: the committed HEAD, cloned outside /tmp, run with a private empty /tmp.
+ci-fresh:
+	bash tools/ci-fresh.sh
 
 clean:
 	rm -rf build .aws-sam .pytest_cache
