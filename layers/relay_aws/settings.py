@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from capi_relay.model import RelayConfig
+from relay_aws import metric_names
 
-NAMESPACE = "CapiRelay"
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v24.0"
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -38,6 +38,7 @@ class Settings:
     meta_timeout_s: float
     metrics_namespace: str
     service: str
+    lookback_hours: int = 24  # volume watch: hours compared with the same hours a week earlier
 
 
 def _items(value: str | None) -> tuple[str, ...]:
@@ -65,8 +66,9 @@ def from_env(env: Mapping[str, str]) -> Settings:
         retry_base_delay_s=float(env.get("RETRY_BASE_DELAY_S") or 30),
         retry_max_attempts=int(env.get("RETRY_MAX_ATTEMPTS") or 12),
         meta_timeout_s=float(env.get("META_TIMEOUT_S") or 8),
-        metrics_namespace=env.get("METRICS_NAMESPACE") or NAMESPACE,
-        service=env.get("POWERTOOLS_SERVICE_NAME") or "capi-relay",
+        metrics_namespace=env.get("METRICS_NAMESPACE") or metric_names.NAMESPACE,
+        service=env.get("POWERTOOLS_SERVICE_NAME") or metric_names.SERVICE,
+        lookback_hours=int(env.get("LOOKBACK_HOURS") or 24),
     )
 
 
