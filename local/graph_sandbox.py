@@ -34,6 +34,9 @@ from local.graph_validation import MATCH_KEYS, SUBCODES, GraphError, validate_ev
 MAX_BODY_BYTES = 10 * 1024 * 1024
 _PATH = re.compile(r"/(v\d+\.\d+)/([^/]+)/events/?")
 _FAULT_KINDS = ("5xx", "timeout", "rate_limit", "token", "reject")
+_NUMBER_KEYS = ("rate", "delay_s")
+_INTEGER_KEYS = ("count", "status", "code", "subcode", "seed")
+_FAULT_KEYS = frozenset({"kind", "event_name", "accept", *_NUMBER_KEYS, *_INTEGER_KEYS})
 _RATE_LIMITS = {
     4: "(#4) Application request limit reached",
     17: "(#17) User request limit reached",
@@ -68,36 +71,10 @@ class Fault:
         """Build a fault from the JSON of POST /_sandbox/faults; ValueError names the bad key."""
         if not isinstance(spec, Mapping) or spec.get("kind") not in _FAULT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(_FAULT_KINDS)}")
-        known = {
-            "kind",
-            "rate",
-            "count",
-            "event_name",
-            "status",
-            "code",
-            "subcode",
-            "delay_s",
-            "accept",
-            "seed",
-        }
-        unknown = sorted(set(spec) - known)
+        unknown = sorted(set(spec) - _FAULT_KEYS)
         if unknown:
             raise ValueError(f"unknown key(s): {', '.join(unknown)}")
-        fault = cls(kind=spec["kind"])
-        for key in ("rate", "delay_s"):
-            if key in spec:
-                if isinstance(spec[key], bool) or not isinstance(spec[key], int | float) or spec[key] < 0:
-                    raise ValueError(f"{key} must be a non-negative number")
-                setattr(fault, key, float(spec[key]))
-        for key in ("count", "status", "code", "subcode", "seed"):
-            if spec.get(key) is not None:
-                if isinstance(spec[key], bool) or not isinstance(spec[key], int):
-                    raise ValueError(f"{key} must be an integer")
-                setattr(fault, key, spec[key])
-        if spec.get("event_name") is not None:
-            if not isinstance(spec["event_name"], str):
-                raise ValueError("event_name must be a string")
-            fault.event_name = spec["event_name"]
+        fault = cls(kind=spec["kind"], **_typed_values(spec))
         fault.accept = bool(spec.get("accept", False))
         if fault.kind == "5xx" and not 500 <= fault.status <= 599:
             raise ValueError("status must be 5xx")
@@ -155,6 +132,26 @@ class Fault:
         )
 
 
+def _typed_values(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The fault's numbers, integers and event name, each checked for its JSON type."""
+    values: dict[str, Any] = {}
+    for key in _NUMBER_KEYS:
+        if key in spec:
+            if isinstance(spec[key], bool) or not isinstance(spec[key], int | float) or spec[key] < 0:
+                raise ValueError(f"{key} must be a non-negative number")
+            values[key] = float(spec[key])
+    for key in _INTEGER_KEYS:
+        if spec.get(key) is not None:
+            if isinstance(spec[key], bool) or not isinstance(spec[key], int):
+                raise ValueError(f"{key} must be an integer")
+            values[key] = spec[key]
+    if spec.get("event_name") is not None:
+        if not isinstance(spec["event_name"], str):
+            raise ValueError("event_name must be a string")
+        values["event_name"] = spec["event_name"]
+    return values
+
+
 # --- the server ----------------------------------------------------------------------------------
 
 
@@ -195,7 +192,7 @@ class GraphSandbox:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def port(self) -> int:

@@ -65,9 +65,10 @@ def logger(**options: Any) -> Any:
     tests, so the handler's formatter is made to mask here even when another Logger made it.
     """
     from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
     log = Logger(json_serializer=dumps, **options)
     formatter = log.registered_formatter
-    if getattr(formatter, "json_serializer", dumps) is not dumps:
-        formatter.json_serializer = dumps
+    if isinstance(formatter, LambdaPowertoolsFormatter) and formatter.json_serializer is not dumps:
+        formatter.json_serializer = dumps  # type: ignore[assignment]  # declared as taking a LogRecord
     return log
