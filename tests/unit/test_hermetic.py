@@ -17,7 +17,8 @@ import pytest
 from tools import check_hermetic
 
 ROOT = Path(__file__).resolve().parents[2]
-SPELLED = {"tmp": "/" + "tmp", "home": "/" + "home", "root": "/" + "root", "tilde": "~" + "/"}
+TMP = "/" + "tmp"
+SPELLED = {"tmp": TMP, "home": "/" + "home", "root": "/" + "root", "tilde": "~" + "/"}
 
 
 def plant(folder: Path, name: str, text: str) -> Path:
@@ -53,7 +54,7 @@ def test_a_test_loading_a_module_from_tmp_is_caught(tmp_path):
     # When it is scanned
     # Then the line and the path are named
     assert findings(tmp_path, "tests/test_x.py", text) == [
-        "tests/test_x.py:4: /tmp/perf/proposed/client_ip.py"
+        f"tests/test_x.py:4: {TMP}/perf/proposed/client_ip.py"
     ]
 
 
@@ -113,7 +114,7 @@ def test_the_command_line_fails_on_a_planted_file_in_a_git_clone(tmp_path):
     )
     # Then it fails and names the file, the line and the path
     assert done.returncode == 1
-    assert "tests/test_bad.py:1: /tmp/fixture.bin" in done.stdout
+    assert f"tests/test_bad.py:1: {TMP}/fixture.bin" in done.stdout
     assert "fresh clone" in done.stderr
 
 
@@ -200,7 +201,7 @@ def test_a_marker_on_the_line_above_covers_only_the_next_line(tmp_path):
     """
     # When it is scanned
     # Then only the unmarked read is reported
-    assert findings(tmp_path, "tools/x.sh", text) == ["tools/x.sh:4: /tmp/later.json"]
+    assert findings(tmp_path, "tools/x.sh", text) == [f"tools/x.sh:4: {TMP}/later.json"]
 
 
 def test_data_and_docs_are_not_scanned(tmp_path):
