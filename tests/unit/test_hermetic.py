@@ -211,3 +211,12 @@ def test_data_and_docs_are_not_scanned(tmp_path):
     # When they are checked
     # Then they are skipped (they are not run)
     assert check_hermetic.check(tmp_path, [json_file, doc]) == []
+
+
+def test_outside_a_git_checkout_every_file_but_tool_folders_is_checked(tmp_path):
+    # Given an unpacked source archive (no .git) with a bad script, and a virtualenv beside it
+    plant(tmp_path, "tools/fetch.sh", "#!/bin/sh\ncp {tmp}/places.json .\n")
+    plant(tmp_path, ".venv/lib/site.py", 'HOME = "{home}/me"\n')
+    # When the folder is checked
+    # Then the script is caught and the virtualenv is not the project's code
+    assert [str(f) for f in check_hermetic.check(tmp_path)] == [f"tools/fetch.sh:2: {TMP}/places.json"]
