@@ -10,14 +10,13 @@ export PYTHONPATH := $(CURDIR)/layers:$(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build bench clean ci-fresh
+.PHONY: help venv sam-cli browser-deps run test lint unit integration e2e browser template-check build bench clean
 
 help:
 	@echo "make run    - the local relay on 127.0.0.1:$${PORT:-3000} (AWS API server + Graph sandbox)"
 	@echo "make test   - lint, template checks, unit, integration, e2e and browser tests"
 	@echo "make bench  - per-event CPU, cold import, throughput, package size, cost vs Meta's SDK"
 	@echo "make build  - sam build (no Docker needed)"
-	@echo "make ci-fresh - .ci/run in a fresh clone of HEAD with an empty private /tmp"
 
 $(VENV)/.installed: requirements-dev.txt layers/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +76,7 @@ bench: venv sam-cli
 	$(PY) -m bench.run
 
 # CI as a new machine sees it: the committed HEAD, cloned outside /tmp, run with a private empty /tmp.
+.PHONY: ci-fresh
 ci-fresh:
 	bash tools/ci-fresh.sh
 
