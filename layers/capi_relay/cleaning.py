@@ -48,11 +48,6 @@ def remove_spaces(s: str) -> str:
     """Every whitespace or invisible character removed, inside too."""
     if s.isprintable() and " " not in s:  # of INVISIBLE, only " " is printable: nothing to remove
         return s
-    return remove_spaces_by_pattern(s)
-
-
-def remove_spaces_by_pattern(s: str) -> str:
-    """`remove_spaces` without its shortcut: what the shortcut must agree with."""
     return _INNER_SPACE.sub("", s)
 
 
@@ -68,14 +63,8 @@ def keep_letters_marks_digits(s: str) -> str:
     if s.isascii():
         return _NOT_AZ09.sub("", s)
     kept = _ASCII_NOT_ALNUM.sub("", s)  # spaces, hyphens, apostrophes: never kept, removed at C speed
-    if kept.isalpha():  # letters only (`josé`, `müller`) need no look at each character
-        return unicodedata.normalize("NFC", kept)
-    return keep_letters_marks_digits_by_category(kept)
-
-
-def keep_letters_marks_digits_by_category(s: str) -> str:
-    """`keep_letters_marks_digits` without its shortcuts: every character judged by its category."""
-    kept = "".join(ch for ch in s if _is_letter_mark_or_digit(ch))
+    if not kept.isalpha():  # letters only (`josé`, `müller`) need no look at each character
+        kept = "".join(ch for ch in kept if _is_letter_mark_or_digit(ch))
     return unicodedata.normalize("NFC", kept)
 
 
@@ -84,14 +73,8 @@ def keep_letters_marks(s: str) -> str:
     if s.isascii():
         return _NOT_AZ.sub("", s)
     kept = _ASCII_NOT_LETTER.sub("", s)
-    if kept.isalpha():  # str.isalpha: every character in L*
-        return unicodedata.normalize("NFC", kept)
-    return keep_letters_marks_by_category(kept)
-
-
-def keep_letters_marks_by_category(s: str) -> str:
-    """`keep_letters_marks` without its shortcuts: every character judged by its category."""
-    kept = "".join(ch for ch in s if unicodedata.category(ch)[0] in "LM")
+    if not kept.isalpha():  # str.isalpha: every character in L*
+        kept = "".join(ch for ch in kept if unicodedata.category(ch)[0] in "LM")
     return unicodedata.normalize("NFC", kept)
 
 
