@@ -14,19 +14,28 @@ import sys
 def reset() -> None:
     """Forget every per-container cache, so the next invocation reads the environment and secret again.
 
-    Every functools cache defined in an imported `relay_aws` module is cleared (a cache added later
-    is covered without touching this), after the Meta client's connections are closed.
+    In every imported `relay_aws` module: its own `clear_cache()` runs first, if it has one (state
+    that is not a functools cache: dicts, clients to close), then every functools cache it defines
+    is cleared. A cache added later is covered without touching this.
     """
     if "relay_aws.graph_client" in sys.modules:  # only what this process imported holds anything
         from relay_aws import graph_client
 
         if graph_client.get.cache_info().currsize:
             graph_client.get().close()
-    for name, module in list(sys.modules.items()):
-        if name.startswith("relay_aws.") and module is not None:
-            for value in list(vars(module).values()):
-                if callable(getattr(value, "cache_clear", None)) and value.__module__ == name:
-                    value.cache_clear()
+    modules = [
+        (name, module)
+        for name, module in list(sys.modules.items())
+        if name.startswith("relay_aws.") and name != __name__ and module is not None
+    ]
+    for name, module in modules:
+        hook = vars(module).get("clear_cache")
+        if callable(hook) and getattr(hook, "__module__", None) == name:
+            hook()
+    for name, module in modules:
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                value.cache_clear()
     if "relay_aws.config" in sys.modules:
         from relay_aws import config
 

@@ -7,6 +7,9 @@ like a new container, and must not keep a policy read by the old one.
 
 from __future__ import annotations
 
+import sys
+import types
+
 import pytest
 
 from capi_relay.errors import MetaError
@@ -59,3 +62,20 @@ def test_reset_before_anything_was_used_is_harmless(handler_env):
     container.reset()
     # Then the settings still load from the environment
     assert settings.load().pixel_ids == (PIXEL_ID,)
+
+
+def test_a_module_with_its_own_container_state_is_reset_through_its_clear_cache(monkeypatch, handler_env):
+    # Given a relay_aws module that keeps per-container state in a plain dict, and says how to clear it
+    module = types.ModuleType("relay_aws.example_state")
+    module.remembered = {"pixel": "last good value"}
+
+    def clear_cache() -> None:
+        module.remembered.clear()
+
+    clear_cache.__module__ = module.__name__
+    module.clear_cache = clear_cache
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    # When the container is reset
+    container.reset()
+    # Then its state is gone, like in a new container
+    assert module.remembered == {}
