@@ -71,7 +71,10 @@ run: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) tools/check_hermetic.py
 
 template-check: venv sam-cli
 	$(SAM) validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
@@ -106,6 +109,11 @@ bench: venv sam-cli
 # PNGs of the example shop and the sandbox's Test Events page for the docs (local stack + Chromium).
 screenshots: venv browser-deps
 	$(PY) tools/screenshots.py docs/img
+
+# CI as a new machine sees it: the committed HEAD, cloned outside /tmp, run with a private empty /tmp.
+.PHONY: ci-fresh
+ci-fresh:
+	bash tools/ci-fresh.sh
 
 clean:
 	rm -rf build .aws-sam .pytest_cache

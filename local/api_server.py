@@ -236,7 +236,7 @@ class ApiServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> ApiServer:
         self._thread = threading.Thread(
@@ -328,12 +328,12 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
         except _TooLarge:
+            self.close_connection = True  # said in the reply: the client must not reuse this connection
             self._reply(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
-            self.close_connection = True
             return
         except ValueError:
-            self._reply(400, {"content-type": "application/json"}, b'{"message":"Bad Request"}')
             self.close_connection = True
+            self._reply(400, {"content-type": "application/json"}, b'{"message":"Bad Request"}')
             return
         function_url = self.api.front_door == FUNCTION_URL
         if _route_key(self.command, split.path) == "$default" and not function_url:
@@ -378,7 +378,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _read_chunked(self) -> bytes:
-        chunks, total = [], 0
+        chunks: list[bytes] = []
+        total = 0
         while True:
             size = int(self.rfile.readline(64).split(b";")[0].strip() or b"0", 16)
             if size == 0:
@@ -387,9 +388,21 @@ class _Handler(BaseHTTPRequestHandler):
                 return b"".join(chunks)
             total += size
             if total > self.api.max_payload_bytes:
+                self._discard_chunks(size, total)
                 raise _TooLarge
             chunks.append(self.rfile.read(size))
             self.rfile.readline(8)
+
+    def _discard_chunks(self, size: int, total: int) -> None:
+        """Read the rest of an oversized chunked body away (bounded), so the client gets our 413."""
+        while size > 0 and total <= 4 * self.api.max_payload_bytes:
+            self._discard(size)
+            self.rfile.readline(8)
+            size = int(self.rfile.readline(64).split(b";")[0].strip() or b"0", 16)
+            total += size
+        if size == 0:
+            while self.rfile.readline(1024).strip():  # trailers
+                pass
 
     def _discard(self, length: int) -> None:
         """Read an oversized body away (bounded), so the client gets to read our 413."""
@@ -435,6 +448,10 @@ class _Handler(BaseHTTPRequestHandler):
         for cookie in cookies:
             self.send_header("set-cookie", cookie)
         self.send_header("content-length", str(len(body)))
+        if self.close_connection:
+            # Without this the client keeps the connection in its pool, and its next request on it
+            # meets a closed socket (RemoteDisconnected) whenever it is sent before our FIN arrives.
+            self.send_header("connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)

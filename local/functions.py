@@ -17,17 +17,9 @@ def cold_start() -> None:
 
     The next invocation reads the environment again, as a new container would.
     """
-    from relay_aws import config, graph_client, retry_queue, settings, token
+    from relay_aws import container
 
-    if graph_client.get.cache_info().currsize:
-        graph_client.get().close()
-    for cached in (settings.load, config._build, graph_client.get, retry_queue._sqs, retry_queue.sink):
-        cached.cache_clear()
-    token.clear_cache()
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
-    parameters.base.DEFAULT_PROVIDERS.clear()  # its boto3 client holds the previous endpoint
+    container.reset()
 
 
 def load_handler(name: str) -> Callable[[dict, object], dict]:

@@ -50,6 +50,10 @@ _PAGE_CSP = (
 _KEEP_DELIVERIES = 20000
 _PATH = re.compile(r"/(v\d+\.\d+)/([^/]+)/events/?")
 _FAULT_KINDS = ("5xx", "timeout", "rate_limit", "token", "reject", "slow")
+_NUMBER_KEYS = ("rate", "delay_s")
+_INTEGER_KEYS = ("count", "status", "code", "subcode", "seed")
+_BOOLEAN_KEYS = ("accept", "transient")
+_FAULT_KEYS = frozenset({"kind", "event_name", *_BOOLEAN_KEYS, *_NUMBER_KEYS, *_INTEGER_KEYS})
 _RATE_LIMITS = {
     4: "(#4) Application request limit reached",
     17: "(#17) User request limit reached",
@@ -89,37 +93,10 @@ class Fault:
         """Build a fault from the JSON of POST /_sandbox/faults; ValueError names the bad key."""
         if not isinstance(spec, Mapping) or spec.get("kind") not in _FAULT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(_FAULT_KINDS)}")
-        known = {
-            "kind",
-            "rate",
-            "count",
-            "event_name",
-            "status",
-            "code",
-            "subcode",
-            "delay_s",
-            "accept",
-            "seed",
-            "transient",
-        }
-        unknown = sorted(set(spec) - known)
+        unknown = sorted(set(spec) - _FAULT_KEYS)
         if unknown:
             raise ValueError(f"unknown key(s): {', '.join(unknown)}")
-        fault = cls(kind=spec["kind"])
-        for key in ("rate", "delay_s"):
-            if key in spec:
-                if isinstance(spec[key], bool) or not isinstance(spec[key], int | float) or spec[key] < 0:
-                    raise ValueError(f"{key} must be a non-negative number")
-                setattr(fault, key, float(spec[key]))
-        for key in ("count", "status", "code", "subcode", "seed"):
-            if spec.get(key) is not None:
-                if isinstance(spec[key], bool) or not isinstance(spec[key], int):
-                    raise ValueError(f"{key} must be an integer")
-                setattr(fault, key, spec[key])
-        if spec.get("event_name") is not None:
-            if not isinstance(spec["event_name"], str):
-                raise ValueError("event_name must be a string")
-            fault.event_name = spec["event_name"]
+        fault = cls(kind=spec["kind"], **_typed_values(spec))
         fault.accept = bool(spec.get("accept", False))
         fault.transient = bool(spec.get("transient", True))
         if fault.kind == "5xx" and not 500 <= fault.status <= 599:
@@ -179,6 +156,29 @@ class Fault:
         )
 
 
+def _typed_values(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The fault's numbers, integers and event name, each checked for its JSON type."""
+    values: dict[str, Any] = {}
+    for key in _NUMBER_KEYS:
+        if key in spec:
+            if isinstance(spec[key], bool) or not isinstance(spec[key], int | float) or spec[key] < 0:
+                raise ValueError(f"{key} must be a non-negative number")
+            values[key] = float(spec[key])
+    for key in _INTEGER_KEYS:
+        if spec.get(key) is not None:
+            if isinstance(spec[key], bool) or not isinstance(spec[key], int):
+                raise ValueError(f"{key} must be an integer")
+            values[key] = spec[key]
+    for key in _BOOLEAN_KEYS:
+        if key in spec and not isinstance(spec[key], bool):
+            raise ValueError(f"{key} must be true or false")
+    if spec.get("event_name") is not None:
+        if not isinstance(spec["event_name"], str):
+            raise ValueError("event_name must be a string")
+        values["event_name"] = spec["event_name"]
+    return values
+
+
 # --- the server ----------------------------------------------------------------------------------
 
 
@@ -226,7 +226,7 @@ class GraphSandbox:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def port(self) -> int:

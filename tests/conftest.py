@@ -1,5 +1,7 @@
 """Servers shared by the integration and e2e suites: a real moto server and the Graph sandbox.
 
+The e2e suite's local stack (a `python -m local.run` subprocess) is its own: tests/e2e/conftest.py.
+
 Both start once per run, only when a test asks for them (unit tests start nothing), and stop at the
 end of the session. `graph_sandbox` and `local_aws` hand each test a clean slate: no Graph events,
 no faults, the original token, empty queues, the original secret.
@@ -18,7 +20,6 @@ import pytest
 
 from local import aws
 from local.graph_sandbox import GraphSandbox
-from tests.e2e.local_stack import LocalStackProcess
 
 PIXEL_ID = "1234567890"
 META_TOKEN = "sandbox-token-3c9e51"  # a canary too: it must never show up in a log, queue or response
@@ -147,46 +148,3 @@ def relay_env(moto_server: LocalAws, graph_sandbox_server: GraphSandbox) -> dict
         "POWERTOOLS_METRICS_NAMESPACE": "CapiRelay",
         "METRICS_NAMESPACE": "CapiRelay",
     }
-
-
-@pytest.fixture(scope="session")
-def local_stack_server() -> Iterator[LocalStackProcess]:
-    """`python -m local.run` as a user starts it (own free ports), once per run; prefer `local_stack`."""
-    with LocalStackProcess.running(
-        META_ACCESS_TOKEN=META_TOKEN,
-        META_PIXEL_ID=PIXEL_ID,
-        META_API_VERSION=API_VERSION,
-        RETRY_BASE_DELAY_S="0.2",
-        MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false",
-    ) as stack:
-        yield stack
-
-
-@pytest.fixture(scope="session")
-def function_url_stack_server() -> Iterator[LocalStackProcess]:
-    """The same, behind a function URL (FRONT_DOOR=FunctionUrl): started only by tests that ask for it."""
-    with LocalStackProcess.running(
-        META_ACCESS_TOKEN=META_TOKEN,
-        META_PIXEL_ID=PIXEL_ID,
-        META_API_VERSION=API_VERSION,
-        RETRY_BASE_DELAY_S="0.2",
-        MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false",
-        FRONT_DOOR="FunctionUrl",
-    ) as stack:
-        yield stack
-
-
-FRONT_DOORS = ("HttpApi", "FunctionUrl")
-# on an e2e test: run it against both front doors (`local_stack` is then the one named)
-BOTH_FRONT_DOORS = pytest.mark.parametrize("local_stack", FRONT_DOORS, indirect=True)
-
-
-@pytest.fixture
-def local_stack(request: pytest.FixtureRequest, local_stack_server: LocalStackProcess) -> LocalStackProcess:
-    """The running local stack with a clean sandbox, empty queues and the original token (HttpApi,
-    or the front door a BOTH_FRONT_DOORS test names)."""
-    stack = local_stack_server
-    if getattr(request, "param", "HttpApi") == "FunctionUrl":
-        stack = request.getfixturevalue("function_url_stack_server")
-    stack.reset(META_TOKEN)
-    return stack

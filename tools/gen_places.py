@@ -2,8 +2,8 @@
 
 Source: pycountry (ISO 3166-1 and 3166-2 from Debian's iso-codes, with its translations) plus the two
 hand-kept alias files next to this script. pycountry is needed here only, never at run time:
-    python -m venv /tmp/normvenv && /tmp/normvenv/bin/pip install pycountry
-    PYTHONPATH=layers /tmp/normvenv/bin/python tools/gen_places.py
+    python -m venv build/places-venv && build/places-venv/bin/pip install pycountry
+    PYTHONPATH=layers build/places-venv/bin/python tools/gen_places.py
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import sys
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pycountry
 
@@ -77,6 +78,7 @@ class Table:
 
 
 def countries() -> dict[str, str]:
+    """Folded country names and codes → ISO alpha-2; earlier sources win a clash (codes, then names)."""
     table = Table("country")
     every = sorted(pycountry.countries, key=lambda c: c.alpha_2)
     for country in every:
@@ -84,23 +86,36 @@ def countries() -> dict[str, str]:
     for country in every:
         table.add(country.alpha_3, country.alpha_2.lower())
     for country in every:
-        for attribute in ("name", "official_name", "common_name"):
-            for form in name_forms(getattr(country, attribute, None) or ""):
+        for name in _english_names(country):
+            for form in name_forms(name):
                 table.add(form, country.alpha_2.lower())
+    _add_country_aliases(table)
+    for language in TRANSLATIONS:
+        _add_translated_country_names(table, every, language)
+    return dict(sorted(table.codes.items()))
+
+
+def _english_names(country: Any) -> list[str]:
+    return [
+        name for name in (getattr(country, a, None) for a in ("name", "official_name", "common_name")) if name
+    ]
+
+
+def _add_country_aliases(table: Table) -> None:
     aliases = json.loads(COUNTRY_ALIASES.read_text(encoding="utf-8"))["aliases"]
     for code, names in sorted(aliases.items()):
         assert pycountry.countries.get(alpha_2=code.upper()), code
         for name in names:
             table.add(name, code)
-    for language in TRANSLATIONS:
-        translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
-        for country in every:
-            for attribute in ("name", "official_name", "common_name"):
-                english = getattr(country, attribute, None)
-                if english:
-                    for form in name_forms(translation.gettext(english)):
-                        table.add(form, country.alpha_2.lower(), weak=True)
-    return dict(sorted(table.codes.items()))
+
+
+def _add_translated_country_names(table: Table, every: list[Any], language: str) -> None:
+    """Weak keys: a translated name that means two places is dropped, not guessed."""
+    translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+    for country in every:
+        for english in _english_names(country):
+            for form in name_forms(translation.gettext(english)):
+                table.add(form, country.alpha_2.lower(), weak=True)
 
 
 def subdivisions(country_code: str, aliases: dict, translations: tuple[str, ...] = ()) -> dict:

@@ -5,7 +5,6 @@ The VolumeDropAlarm in template.yaml fires on VolumeChangePercent below −Volum
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime
 
@@ -15,10 +14,10 @@ from capi_relay import volume
 from relay_aws import cloudwatch, metric_names, settings
 
 logger = Logger()  # service name and level come from the template
-_settings = settings.from_env(os.environ)  # once per container
+_settings = settings.load()  # once per container
 NAMESPACE = _settings.metrics_namespace
 DIMENSIONS = {metric_names.SERVICE_DIMENSION: _settings.service}  # the dimension Powertools Metrics adds
-LOOKBACK_HOURS = int(os.environ.get("LOOKBACK_HOURS") or 24)  # only this function reads it
+LOOKBACK_HOURS = _settings.lookback_hours
 
 
 def scheduled_time(event: dict) -> float:

@@ -21,6 +21,11 @@ def is_ip_address(text: str) -> bool:
     """True when the (already trimmed) text is an IPv4 or IPv6 address without a zone."""
     if _IPV4.fullmatch(text):
         return True
+    return is_ip_address_by_ipaddress(text)
+
+
+def is_ip_address_by_ipaddress(text: str) -> bool:
+    """`is_ip_address` without its IPv4 shortcut: what the shortcut must agree with (a property test)."""
     if not text or len(text) > MAX_LENGTH or "%" in text:
         return False
     try:  # what ipaddress.ip_address tries in turn, without first failing as IPv4 on an IPv6 text

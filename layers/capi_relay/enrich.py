@@ -15,12 +15,17 @@ from capi_relay.model import IngestRequest, RelayConfig
 
 MS_THRESHOLD = 100_000_000_000  # 1e11 s is the year 5138, 1e11 ms is 1973: anything above is milliseconds
 _FBCLID = re.compile(r"[A-Za-z0-9_-]{1,500}")
+JsonObject = dict[str, Any]  # an event or its user_data, as parsed from JSON
 
 
-_NOT_SENT = (None, "", [])  # a field holding one of these counts as absent: enrichment may fill it
+_NOT_SENT: tuple[Any, ...] = (
+    None,
+    "",
+    [],
+)  # a field holding one of these counts as absent: enrichment may fill it
 
 
-def _event_time(event: dict, now: float, config: RelayConfig, warnings: list[dict]) -> None:
+def _event_time(event: JsonObject, now: float, config: RelayConfig, warnings: list[JsonObject]) -> None:
     value = event.get("event_time")
     if type(value) is int and value <= now and value < MS_THRESHOLD:  # the common case: kept as sent
         return
@@ -64,42 +69,59 @@ def _fbclid(url: Any) -> str | None:
 
 
 def enrich_event(
-    event: dict, request: IngestRequest, config: RelayConfig, now: float
-) -> tuple[dict, list[dict]]:
+    event: JsonObject, request: IngestRequest, config: RelayConfig, now: float
+) -> tuple[JsonObject, list[JsonObject]]:
     """A copy of the event with defaults filled in, and warnings {"field", "code"} (never values)."""
     event = dict(event)
-    warnings: list[dict] = []
+    warnings: list[JsonObject] = []
     _event_time(event, now, config, warnings)
-    if event.get("event_id") in _NOT_SENT:
-        import uuid  # lazy (~2 ms at cold start): the browser snippet and most backends send event_id
-
-        event["event_id"] = str(uuid.uuid4())  # returned to the caller, who reuses it for Pixel dedup
-    elif isinstance(event["event_id"], int) and not isinstance(event["event_id"], bool):
-        event["event_id"] = str(event["event_id"])
+    _event_id(event)
     if event.get("action_source") in _NOT_SENT:
         event["action_source"] = "website"
     user_data = dict(event.get("user_data") or {})
     if event["action_source"] == "website":
-        headers, cookies = request.headers, request.cookies
-        if event.get("event_source_url") in _NOT_SENT and headers.get("referer"):
-            event["event_source_url"] = headers["referer"]
-        if user_data.get("client_user_agent") in _NOT_SENT and headers.get("user-agent"):
-            user_data["client_user_agent"] = headers["user-agent"]
-        if user_data.get("client_ip_address") in _NOT_SENT:
-            ip = _client_ip(request, config)
-            if ip:
-                user_data["client_ip_address"] = ip
-        if user_data.get("fbp") in _NOT_SENT and cookies.get("_fbp"):
-            user_data["fbp"] = cookies["_fbp"]
-        if user_data.get("fbc") in _NOT_SENT and cookies.get("_fbc"):
-            user_data["fbc"] = cookies["_fbc"]
+        _from_the_browser_request(event, user_data, request, config)
     if user_data.get("fbc") in _NOT_SENT and isinstance(event["event_time"], int):
-        click_id = _fbclid(event.get("event_source_url"))
-        if click_id:
-            from capi_relay.normalize import build_fbc
-
-            fbc = build_fbc(event["event_time"], click_id)
-            if fbc:
-                user_data["fbc"] = fbc
+        _fbc_from_click_id(event, user_data)
     event["user_data"] = user_data
     return event, warnings
+
+
+def _event_id(event: JsonObject) -> None:
+    """One is made when missing: returned to the caller, who reuses it for Pixel deduplication."""
+    if event.get("event_id") in _NOT_SENT:
+        import uuid  # lazy (~2 ms at cold start): the browser snippet and most backends send event_id
+
+        event["event_id"] = str(uuid.uuid4())
+    elif isinstance(event["event_id"], int) and not isinstance(event["event_id"], bool):
+        event["event_id"] = str(event["event_id"])
+
+
+def _from_the_browser_request(
+    event: JsonObject, user_data: JsonObject, request: IngestRequest, config: RelayConfig
+) -> None:
+    """A website event: what the caller left out is taken from the request the browser made."""
+    headers, cookies = request.headers, request.cookies
+    if event.get("event_source_url") in _NOT_SENT and headers.get("referer"):
+        event["event_source_url"] = headers["referer"]
+    if user_data.get("client_user_agent") in _NOT_SENT and headers.get("user-agent"):
+        user_data["client_user_agent"] = headers["user-agent"]
+    if user_data.get("client_ip_address") in _NOT_SENT:
+        ip = _client_ip(request, config)
+        if ip:
+            user_data["client_ip_address"] = ip
+    if user_data.get("fbp") in _NOT_SENT and cookies.get("_fbp"):
+        user_data["fbp"] = cookies["_fbp"]
+    if user_data.get("fbc") in _NOT_SENT and cookies.get("_fbc"):
+        user_data["fbc"] = cookies["_fbc"]
+
+
+def _fbc_from_click_id(event: JsonObject, user_data: JsonObject) -> None:
+    """No _fbc cookie, but the page URL carries fbclid: build fbc from it, as the Pixel would."""
+    click_id = _fbclid(event.get("event_source_url"))
+    if click_id:
+        from capi_relay.normalize import build_fbc
+
+        fbc = build_fbc(event["event_time"], click_id)
+        if fbc:
+            user_data["fbc"] = fbc

@@ -181,6 +181,13 @@ def check_event_shape(
     """The first shape or limit fault of one event, or None; the message never quotes a value."""
     if type(event) is dict and _is_plainly_valid(event, config, wrapper_depth):
         return None  # the common case, judged by type; anything else gets the walk that names the fault
+    return check_event_shape_by_walking(event, index, config, wrapper_depth)
+
+
+def check_event_shape_by_walking(
+    event: Any, index: int, config: RelayConfig, wrapper_depth: int = 0
+) -> FieldError | None:
+    """`check_event_shape` without its type-based shortcut: what the shortcut must agree with."""
     if not isinstance(event, dict):
         return FieldError(index, "", "event_not_object", "an event must be a JSON object")
     for key in ("user_data", "custom_data"):

@@ -143,7 +143,12 @@ def _is_web_url(url: str) -> bool:
         # is whatever follows "//" up to the first / ? or #
         host_start = url.index("//") + 2
         return len(url) > host_start and url[host_start] not in "/?#"
-    try:  # the rest (tabs, IPv6 brackets, other schemes, Unicode): ask urlsplit itself
+    return _is_web_url_by_urlsplit(url)  # the rest (tabs, IPv6 brackets, other schemes, Unicode)
+
+
+def _is_web_url_by_urlsplit(url: str) -> bool:
+    """`_is_web_url` without its shortcut: urlsplit itself decides (what the shortcut must agree with)."""
+    try:
         parts = urlsplit(url)
     except ValueError:
         return False

@@ -71,13 +71,14 @@ def logger(**options: Any) -> Any:
     another Logger made it.
     """
     from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
     for key in OMITTED_KEYS:
         options.setdefault(key, None)
     log = Logger(json_serializer=dumps, **options)
     formatter = log.registered_formatter
-    if getattr(formatter, "json_serializer", dumps) is not dumps:
-        formatter.json_serializer = dumps
+    if isinstance(formatter, LambdaPowertoolsFormatter) and formatter.json_serializer is not dumps:
+        formatter.json_serializer = dumps  # type: ignore[assignment]  # declared as taking a LogRecord
     log_format = getattr(formatter, "log_format", None)
     if isinstance(log_format, dict):
         for key in OMITTED_KEYS:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from capi_relay.model import RelayConfig
+from relay_aws import metric_names
 
-NAMESPACE = "CapiRelay"
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v24.0"
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -41,6 +41,7 @@ class Settings:
     open_relay: bool = False  # OPEN_RELAY (template OpenRelay, for trials): no credentials needed
     browser_max_events: int = 20  # BROWSER_MAX_EVENTS: events a request from a caller with an Origin only
     secret_max_age_s: int = 300  # SECRET_MAX_AGE_S: how long a read secret is reused (local mode: 0)
+    lookback_hours: int = 24  # volume watch: hours compared with the same hours a week earlier
 
 
 def _items(value: str | None) -> tuple[str, ...]:
@@ -68,11 +69,12 @@ def from_env(env: Mapping[str, str]) -> Settings:
         retry_base_delay_s=float(env.get("RETRY_BASE_DELAY_S") or 30),
         retry_max_attempts=int(env.get("RETRY_MAX_ATTEMPTS") or 12),
         meta_timeout_s=float(env.get("META_TIMEOUT_S") or 8),
-        metrics_namespace=env.get("METRICS_NAMESPACE") or NAMESPACE,
-        service=env.get("POWERTOOLS_SERVICE_NAME") or "capi-relay",
+        metrics_namespace=env.get("METRICS_NAMESPACE") or metric_names.NAMESPACE,
+        service=env.get("POWERTOOLS_SERVICE_NAME") or metric_names.SERVICE,
         open_relay=_flag(env.get("OPEN_RELAY")),
         browser_max_events=int(env.get("BROWSER_MAX_EVENTS") or 20),
         secret_max_age_s=int(env.get("SECRET_MAX_AGE_S") or 300),
+        lookback_hours=int(env.get("LOOKBACK_HOURS") or 24),
     )
 
 

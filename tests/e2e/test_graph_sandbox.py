@@ -12,6 +12,10 @@ import requests
 from local.graph_sandbox import GraphSandbox
 from tests.conftest import API_VERSION, META_TOKEN, PIXEL_ID
 
+# Only against a hang: a loaded CI machine (or `nice`) can stall this process for seconds, and an
+# answer that comes late is still the right answer. A passing run takes as long as it did with 5 s.
+HANG_GUARD_S = 30
+
 
 def _sha(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
@@ -35,7 +39,7 @@ def _post(sandbox: GraphSandbox, data: list, token: str = META_TOKEN, **extra: o
     return requests.post(
         f"{sandbox.url}/{API_VERSION}/{PIXEL_ID}/events",
         json={"data": data, "access_token": token, **extra},
-        timeout=5,
+        timeout=HANG_GUARD_S,
     )
 
 
@@ -57,7 +61,9 @@ def test_form_encoded_body_is_accepted_like_the_sdk_sends(graph_sandbox: GraphSa
     # Given the form encoding Meta's SDKs use: data as a JSON string
     form = {"data": json.dumps([_event()]), "access_token": META_TOKEN}
     # When it is posted
-    response = requests.post(f"{graph_sandbox.url}/{API_VERSION}/{PIXEL_ID}/events", data=form, timeout=5)
+    response = requests.post(
+        f"{graph_sandbox.url}/{API_VERSION}/{PIXEL_ID}/events", data=form, timeout=HANG_GUARD_S
+    )
     # Then it is accepted
     assert response.status_code == 200
     assert len(graph_sandbox.events()) == 1
@@ -110,7 +116,7 @@ def test_more_than_1000_events_are_refused(graph_sandbox: GraphSandbox) -> None:
 
 def test_rotated_token_makes_the_old_one_expired_and_unknown_pixel_fails(graph_sandbox: GraphSandbox) -> None:
     # Given the token was rotated
-    requests.post(f"{graph_sandbox.url}/_sandbox/token", json={"token": "new-token"}, timeout=5)
+    requests.post(f"{graph_sandbox.url}/_sandbox/token", json={"token": "new-token"}, timeout=HANG_GUARD_S)
     # When the old token, a wrong token, the new token and an unknown pixel are used
     old = _post(graph_sandbox, [_event()]).json()["error"]
     wrong = _post(graph_sandbox, [_event()], token="nonsense").json()["error"]
@@ -118,7 +124,7 @@ def test_rotated_token_makes_the_old_one_expired_and_unknown_pixel_fails(graph_s
     unknown = requests.post(
         f"{graph_sandbox.url}/{API_VERSION}/999/events",
         json={"data": [_event()], "access_token": "new-token"},
-        timeout=5,
+        timeout=HANG_GUARD_S,
     ).json()["error"]
     # Then Graph's codes come back: 190/463 expired, 190 invalid, success, 100/33
     assert (old["code"], old.get("error_subcode")) == (190, 463)
@@ -144,7 +150,9 @@ def test_seeded_5xx_fault_repeats_the_same_sequence(graph_sandbox: GraphSandbox)
 def test_count_fault_fails_only_the_first_calls_with_transient_errors(graph_sandbox: GraphSandbox) -> None:
     # Given a rate-limit fault for the first two calls
     requests.post(
-        f"{graph_sandbox.url}/_sandbox/faults", json={"kind": "rate_limit", "code": 17, "count": 2}, timeout=5
+        f"{graph_sandbox.url}/_sandbox/faults",
+        json={"kind": "rate_limit", "code": 17, "count": 2},
+        timeout=HANG_GUARD_S,
     )
     # When three calls are made
     responses = [_post(graph_sandbox, [_event()]) for _ in range(3)]
@@ -187,8 +195,8 @@ def test_test_events_page_is_a_fixed_shell_and_its_json_lists_events(graph_sandb
     # Given an event whose name and id carry markup
     _post(graph_sandbox, [_event(event_name="<script>x</script>", event_id="<b>id</b>", custom_data=None)])
     # When the Test Events page and its JSON are fetched
-    page = requests.get(graph_sandbox.url + "/", timeout=5)
-    data = requests.get(graph_sandbox.url + "/_sandbox/test-events", timeout=5).json()
+    page = requests.get(graph_sandbox.url + "/", timeout=HANG_GUARD_S)
+    data = requests.get(graph_sandbox.url + "/_sandbox/test-events", timeout=HANG_GUARD_S).json()
     # Then the page holds no event data (its script draws the JSON as text) and runs only its own script
     assert page.status_code == 200
     assert "<script>x" not in page.text and "id</b>" not in page.text
@@ -210,7 +218,7 @@ def test_retries_of_one_event_id_are_counted_as_attempts(graph_sandbox: GraphSan
     # Then Meta got it once, on attempt 2, and the page has one row holding both deliveries
     assert statuses == [503, 200]
     assert [r["attempt"] for r in graph_sandbox.events()] == [2]
-    [row] = requests.get(graph_sandbox.url + "/_sandbox/test-events", timeout=5).json()["events"]
+    [row] = requests.get(graph_sandbox.url + "/_sandbox/test-events", timeout=HANG_GUARD_S).json()["events"]
     assert [(a["attempt"], a["outcome"]) for a in row["attempts"]] == [(1, "failed"), (2, "received")]
     assert {"kind": "retry", "label": "Attempt 2"}.items() <= next(
         b for b in row["badges"] if b["kind"] == "retry"
@@ -225,7 +233,7 @@ def test_pixel_report_is_checked_and_paired_with_the_server_event(graph_sandbox:
         url, data=json.dumps({"pixel_id": PIXEL_ID, "event_name": "Purchase", "event_id": "order-1"})
     )
     bad = [
-        requests.post(url, data=body, timeout=5)
+        requests.post(url, data=body, timeout=HANG_GUARD_S)
         for body in (
             "[1]",
             "{",
@@ -237,7 +245,7 @@ def test_pixel_report_is_checked_and_paired_with_the_server_event(graph_sandbox:
     assert good.status_code == 200
     assert [r.status_code for r in bad] == [400] * 4
     assert "event_name" in bad[2].json()["error"] and "token" in bad[3].json()["error"]
-    rows = requests.get(graph_sandbox.url + "/_sandbox/test-events", timeout=5).json()["events"]
+    rows = requests.get(graph_sandbox.url + "/_sandbox/test-events", timeout=HANG_GUARD_S).json()["events"]
     assert sorted(r["source"] for r in rows) == ["browser", "server"]
     assert all(any(b["kind"] == "dedup" for b in r["badges"]) for r in rows)
 
@@ -247,7 +255,7 @@ def test_token_is_never_echoed_in_any_response(graph_sandbox: GraphSandbox) -> N
     responses = [_post(graph_sandbox, [_event()]), _post(graph_sandbox, [_event(action_source="x")])]
     # When the events, requests and page are read
     views = [
-        requests.get(graph_sandbox.url + path, timeout=5).text
+        requests.get(graph_sandbox.url + path, timeout=HANG_GUARD_S).text
         for path in ("/", "/_sandbox/events", "/_sandbox/requests", "/_sandbox/test-events")
     ]
     # Then the token shows up nowhere

@@ -18,7 +18,8 @@ from collections import Counter
 import pytest
 
 from local import aws
-from tests.conftest import BOTH_FRONT_DOORS, META_TOKEN, PIXEL_ID
+from tests.conftest import META_TOKEN, PIXEL_ID
+from tests.e2e.conftest import BOTH_FRONT_DOORS
 from tests.e2e.local_stack import LocalStackProcess, wait_for
 
 CANARY_EMAIL = " Canary.7F3A.e2e@Example.com "

@@ -1,7 +1,8 @@
-"""The handlers as Lambda runs them, against the moto server and the Graph sandbox (tests/conftest.py).
+"""The handlers as Lambda runs them, against the moto server and the Graph sandbox (tests/conftest.py);
+and the domain over real HTTP: a Meta client aimed at the sandbox or at a scripted Graph.
 
-Each test gets a cold start: its environment is set first, then functions/*/app.py are loaded, so
-settings, clients and the cached secret are those of a new container.
+Each handler test gets a cold start: its environment is set first, then functions/*/app.py are
+loaded, so settings, clients and the cached secret are those of a new container.
 """
 
 from __future__ import annotations
@@ -9,15 +10,19 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from capi_relay.meta_client import MetaClient
 from local.functions import load_handler
+from tests.conftest import META_TOKEN
 from tests.integration import lambda_events
 from tests.integration.lambda_events import LambdaContext, sqs_event
+from tests.integration.scripted_graph import ScriptedGraph
+from tests.unit.doubles import RecordingSink, TokenSource
 
 ORIGIN = "https://shop.example"
 SERVICE = "capi-relay"  # POWERTOOLS_SERVICE_NAME: the Powertools Logger's name
@@ -134,3 +139,42 @@ def server(handlers: Handlers, local_aws: Any) -> Handlers:
     carry it, as a deployed relay (closed by default) requires of servers."""
     local_aws.put_token(local_aws.token, api_keys=[lambda_events.SERVER_KEY])
     return handlers
+
+
+# --- the domain over real HTTP: a scripted Graph, the sandbox, and doubles for the AWS ports --------
+
+
+@pytest.fixture(scope="session")
+def scripted_graph_server() -> Iterator[ScriptedGraph]:
+    graph = ScriptedGraph().start()
+    try:
+        yield graph
+    finally:
+        graph.stop()
+
+
+@pytest.fixture
+def scripted_graph(scripted_graph_server: ScriptedGraph) -> Iterator[ScriptedGraph]:
+    """The scripted Graph, clean for this test."""
+    scripted_graph_server.reset()
+    yield scripted_graph_server
+    scripted_graph_server.reset()
+
+
+@pytest.fixture
+def sink() -> RecordingSink:
+    return RecordingSink()
+
+
+@pytest.fixture
+def client(graph_sandbox) -> Iterator[MetaClient]:
+    """A Meta client pointed at the shared Graph sandbox, over real HTTP."""
+    meta = MetaClient(graph_sandbox.url, "v24.0", timeout=(2, 5))
+    yield meta
+    meta.close()
+
+
+@pytest.fixture
+def tokens() -> TokenSource:
+    """A credential source holding the token the sandbox accepts."""
+    return TokenSource([META_TOKEN])

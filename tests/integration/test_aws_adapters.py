@@ -7,8 +7,7 @@ import json
 import pytest
 
 from capi_relay.errors import QueueUnavailable, SecretUnavailable
-from local.functions import cold_start
-from relay_aws import http_request, retry_queue, settings, token
+from relay_aws import container, http_request, retry_queue, settings, token
 from tests.conftest import PIXEL_ID
 from tests.integration.lambda_events import http_event, sample, server_event
 
@@ -84,9 +83,9 @@ def test_settings_without_ldu_send_no_data_processing_options():
 @pytest.fixture
 def adapters(handler_env, local_aws):
     """relay_aws configured from the handlers' environment, as in a new container."""
-    cold_start()
+    container.reset()
     yield local_aws
-    cold_start()
+    container.reset()
 
 
 def test_events_too_big_for_one_sqs_message_are_queued_in_several_and_every_event_kept(
@@ -155,7 +154,7 @@ def test_api_keys_and_hmac_secret_come_from_the_secret(adapters):
 def test_unreadable_secret_is_a_secret_error_naming_it_so_events_wait(adapters, monkeypatch):
     # Given a container whose SECRET_ID names no secret
     monkeypatch.setenv("SECRET_ID", "capi-relay/no-such-secret")
-    cold_start()
+    container.reset()
     # When credentials are asked for
     with pytest.raises(SecretUnavailable) as raised:
         token.credentials("111")

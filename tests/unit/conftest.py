@@ -1,159 +1,43 @@
-"""Unit-test fixtures: a scripted Graph API over real HTTP and a recording queue sink (from doubles.py).
+"""Unit tests are plain Python: they start no server and open no socket.
 
-The scripted server answers each POST with the next reply it was given (then: 200, all events
-received) and records every request, so Meta client tests can play any Graph answer without
-patching `requests`. For Meta-like validation use the Graph sandbox fixture (tests/conftest.py).
+A test that needs the Graph sandbox, the scripted Graph or the moto server is an integration test:
+it belongs in tests/integration, whose conftest has those fixtures. Asking for one here fails at
+once and says so, instead of quietly starting a server from the unit suite.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from collections import deque
-from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
 
-from capi_relay.meta_client import MetaClient
-from tests.conftest import META_TOKEN
-from tests.unit.doubles import RecordingSink, TokenSource
 
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: Any = None  # dict → JSON; bytes as is; None → Meta's success for the events received
-    hold: bool = False  # never answer (until the test ends): a read timeout
-
-
-class ScriptedGraph:
-    """A Graph API stand-in on 127.0.0.1 that plays scripted replies and records requests."""
-
-    def __init__(self) -> None:
-        self.replies: deque[Reply] = deque()
-        self.requests: list[dict] = []
-        self.release = threading.Event()
-        self._lock = threading.Lock()
-        graph = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, so connection reuse is visible
-            disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms delayed-ACK stall)
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                pass
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = None
-                parts = urlsplit(self.path)
-                with graph._lock:
-                    graph.requests.append(
-                        {
-                            "path": parts.path,
-                            "query": parse_qs(parts.query),
-                            "headers": dict(self.headers),
-                            "raw": raw,
-                            "json": body,
-                            "client_port": self.client_address[1],
-                        }
-                    )
-                    reply = graph.replies.popleft() if graph.replies else Reply()
-                if reply.hold:
-                    graph.release.wait(10)  # bounded; reset() and stop() end it at once
-                    return
-                payload = reply.body
-                if payload is None:
-                    events = body.get("data", []) if isinstance(body, dict) else []
-                    payload = {"events_received": len(events), "messages": [], "fbtrace_id": "trace-ok"}
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1})
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def reply(self, status: int = 200, body: Any = None, hold: bool = False) -> None:
-        self.replies.append(Reply(status, body, hold))
-
-    def error(self, code: int, status: int = 400, subcode: int | None = None, **extra: Any) -> None:
-        """Queue a Graph error in Meta's shape."""
-        error = {
-            "message": "canary-7f3a@example.com is invalid",
-            "type": "OAuthException",
-            "code": code,
-            "fbtrace_id": f"trace-{code}",
-            **extra,
-        }
-        if subcode is not None:
-            error["error_subcode"] = subcode
-        self.reply(status, {"error": error})
-
-    def reset(self) -> None:
-        """No replies queued, nothing recorded; a request still held is let go."""
-        with self._lock:
-            self.replies.clear()
-            self.requests.clear()
-        self.release.set()
-        self.release = threading.Event()
-
-    def start(self) -> ScriptedGraph:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        self._server.shutdown()
-        self._thread.join(timeout=5)
-        self._server.server_close()
-
-
-@pytest.fixture(scope="session")
-def scripted_graph_server() -> Iterator[ScriptedGraph]:
-    graph = ScriptedGraph().start()
-    try:
-        yield graph
-    finally:
-        graph.stop()
+def _refuse(request: pytest.FixtureRequest) -> None:
+    pytest.fail(
+        f"{request.node.nodeid} asks for {request.fixturename!r}, which starts a server: unit tests "
+        "start none. Move the test to tests/integration (fixtures: tests/integration/conftest.py).",
+        pytrace=False,
+    )
 
 
 @pytest.fixture
-def scripted_graph(scripted_graph_server: ScriptedGraph) -> Iterator[ScriptedGraph]:
-    """The scripted Graph, clean for this test."""
-    scripted_graph_server.reset()
-    yield scripted_graph_server
-    scripted_graph_server.reset()
+def graph_sandbox(request: pytest.FixtureRequest) -> None:
+    _refuse(request)
 
 
 @pytest.fixture
-def sink() -> RecordingSink:
-    return RecordingSink()
+def scripted_graph(request: pytest.FixtureRequest) -> None:
+    _refuse(request)
 
 
 @pytest.fixture
-def client(graph_sandbox) -> Iterator[MetaClient]:
-    """A Meta client pointed at the shared Graph sandbox, over real HTTP."""
-    meta = MetaClient(graph_sandbox.url, "v24.0", timeout=(2, 5))
-    yield meta
-    meta.close()
+def client(request: pytest.FixtureRequest) -> None:
+    _refuse(request)
 
 
 @pytest.fixture
-def tokens() -> TokenSource:
-    """A credential source holding the token the sandbox accepts."""
-    return TokenSource([META_TOKEN])
+def local_aws(request: pytest.FixtureRequest) -> None:
+    _refuse(request)
+
+
+@pytest.fixture
+def relay_env(request: pytest.FixtureRequest) -> None:
+    _refuse(request)

@@ -1,17 +1,15 @@
-"""The IPv4 shortcut of is_ip_address says yes only where ipaddress says yes (property test)."""
+"""The shipped IPv4 shortcut of `is_ip_address` says yes exactly where the full check does (property test)."""
 
-import importlib.util
 import ipaddress
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-spec = importlib.util.spec_from_file_location("proposed_client_ip", "/tmp/perf/proposed/client_ip.py")
-client_ip = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(client_ip)
+from capi_relay import client_ip
 
 
-def reference(text: str) -> bool:
+def by_the_standard_library(text: str) -> bool:
+    """What the module promises, spelled with ipaddress.ip_address (no zone, at most 45 characters)."""
     if not text or len(text) > 45 or "%" in text:
         return False
     try:
@@ -24,16 +22,41 @@ def reference(text: str) -> bool:
 octet = (
     st.integers(0, 300).map(str)
     | st.text("0123456789", max_size=4)
-    | st.sampled_from(["", "00", "01", "٣", "1\n"])
+    | st.sampled_from(["", "00", "01", "٣", "1\n", "+1", " 1", "1_0"])
 )
 dotted = st.lists(octet, min_size=1, max_size=6).map(".".join)
+ADDRESS_LIKE = (
+    dotted
+    | st.ip_addresses().map(str)
+    | st.ip_addresses(v=6).map(lambda a: f"{a}%eth0")
+    | st.text(st.sampled_from(list("0123456789.:abcdefABCDEF%\n ")), max_size=20)
+)
 
 
 @settings(max_examples=2000, deadline=None)
-@given(
-    text=dotted
-    | st.ip_addresses().map(str)
-    | st.text(st.sampled_from(list("0123456789.:abcdefABCDEF%\n ")), max_size=20)
-)
-def test_shortcut_agrees_with_ipaddress(text):
-    assert client_ip.is_ip_address(text) == reference(text)
+@given(text=ADDRESS_LIKE)
+def test_ipv4_shortcut_agrees_with_the_full_check(text):
+    # Given any address-like text: well formed, near misses, scoped IPv6, garbage
+    # When the shipped check (shortcut first) and its full path without the shortcut judge it
+    # Then they agree
+    assert client_ip.is_ip_address(text) == client_ip.is_ip_address_by_ipaddress(text)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=ADDRESS_LIKE)
+def test_is_ip_address_agrees_with_the_standard_library(text):
+    # Given the same texts
+    # When the shipped check and ipaddress.ip_address judge them
+    # Then they agree: no address Meta takes is refused, nothing else passes
+    assert client_ip.is_ip_address(text) == by_the_standard_library(text)
+
+
+def test_the_shortcut_is_taken_and_the_full_check_still_decides_the_rest():
+    # Given texts on each side of the shortcut
+    # When each is checked
+    # Then a plain IPv4 passes, IPv6 passes through the full check, and near misses fail
+    assert client_ip.is_ip_address("203.0.113.7")
+    assert client_ip.is_ip_address("2001:db8::1")
+    assert not client_ip.is_ip_address("203.0.113.07")  # a leading zero: ipaddress refuses it
+    assert not client_ip.is_ip_address("fe80::1%eth0")
+    assert not client_ip.is_ip_address("256.1.1.1")
