@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-from capi_relay.errors import MetaError
+from capi_relay.errors import SecretUnavailable
 from relay_aws import config, container, graph_client, retry_queue, settings, token
 from tests.conftest import META_TOKEN, PIXEL_ID
 
@@ -52,7 +52,7 @@ def test_a_reset_container_does_not_keep_the_old_containers_auth_policy(fresh, m
     monkeypatch.setenv("SECRET_ID", "capi-relay/no-such-secret")
     container.reset()
     # Then it fails closed like a new container, instead of checking callers with a policy it never read
-    with pytest.raises(MetaError):
+    with pytest.raises(SecretUnavailable):
         config.current()
 
 
