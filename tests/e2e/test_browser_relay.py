@@ -290,9 +290,9 @@ RESULTS_RECORDER = """<script>window.results = [];
 def answered_results(page: Any, count: int, status: int = 200) -> list[dict]:
     """Wait until onResult heard `count` events answered with `status`; every result heard so far."""
 
-    def heard() -> list[dict] | None:
+    def heard() -> list[dict]:
         got = page.evaluate("results")
-        return got if len([r for r in got if r["status"] == status]) >= count else None
+        return got if len([r for r in got if r["status"] == status]) >= count else []
 
     return wait_for(heard, what=f"{count} onResult call(s) with status {status}")
 

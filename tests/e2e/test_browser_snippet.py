@@ -362,6 +362,11 @@ PIXEL_STUB = """<script>window.fbq = function () {
 RESULTS = "<script>window.results = []; function recordResult(r) { results.push(r); }</script>"
 
 
+def at_least(count: int, get: Any) -> Any:
+    """A poll for wait_for: what `get()` returns once it has `count` items, else nothing."""
+    return lambda: found if len(found := get()) >= count else []
+
+
 def init_recording(endpoint: str, **options: Any) -> str:
     """capiRelay.init whose onResult keeps every result in window.results."""
     plain = json.dumps({"endpoint": endpoint, **options})
@@ -384,7 +389,7 @@ def test_max_batch_splits_each_pixels_events_keeping_their_ids(site, recorder, p
         return ids; }"""
     )
     # Then each request holds one pixel's events, at most 3, in the order tracked, each event once
-    posts = wait_for(lambda: len(recorder.posts()) >= 5 and recorder.posts(), what="five requests")
+    posts = wait_for(at_least(5, recorder.posts), what="five requests")
     by_pixel: dict[str, list[list[str]]] = {}
     for post in posts:
         by_pixel.setdefault(post.json["pixel_id"], []).append([e["event_id"] for e in post.json["data"]])
@@ -403,7 +408,7 @@ def test_max_batch_that_is_not_a_positive_number_means_20(site, recorder, page, 
     # When it tracks 25 events in one task
     page.evaluate("for (let i = 0; i < 25; i++) capiRelay.track('Lead', {n: i})")
     # Then they go as the relay takes them from a browser: 20, then 5
-    posts = wait_for(lambda: len(recorder.posts()) >= 2 and recorder.posts(), what="two requests")
+    posts = wait_for(at_least(2, recorder.posts), what="two requests")
     assert sorted(len(p.json["data"]) for p in posts) == [5, 20]
     assert no_errors(page) == []
 
@@ -432,7 +437,7 @@ def test_on_result_says_unreachable_then_gave_up_when_the_relay_is_down(site, pa
     # When an event is tracked
     event_id = page.evaluate("capiRelay.track('Lead')")
     # Then onResult hears that the relay was unreachable, will be retried, and then that the snippet gave up
-    first, last = wait_for(lambda: len(r := page.evaluate("results")) >= 2 and r, what="two results")
+    first, last = wait_for(at_least(2, lambda: page.evaluate("results")), what="two results")
     unreachable = [{"field": None, "code": "relay_unreachable"}]
     assert (first["eventId"], first["status"], first["retrying"], first["errors"]) == (
         event_id,
