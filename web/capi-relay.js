@@ -15,7 +15,11 @@
  * - Body is JSON sent as text/plain: a CORS "simple request", so no preflight round trip, and it works
  *   with keepalive and sendBeacon while the page unloads. The relay parses the body as JSON whatever the
  *   content type, and checks the Origin header itself (a simple request is not preflighted).
- * - Events tracked in the same task go out in one request; pagehide flushes anything still pending.
+ * - Events tracked in the same task go out together, at most maxBatch (20) a request: the relay gives a
+ *   caller admitted by its Origin alone (a browser) 20 events a request. A 413 all the same (a relay set
+ *   lower) sends each half again, down to one event. pagehide flushes anything still pending.
+ * - init({onResult: function (r) {...}}) hears, per event, what became of it: {eventId, eventName,
+ *   pixelId, status, queued, errors: [{field, code}], sentVia: "fetch"|"beacon"|"held", retrying}.
  * - Consent 'denied' holds events in memory (never stored) and sends them if consent is granted on this
  *   page; they are gone when the page goes away. 'ldu' sends with Limited Data Use [LDU], 0, 0.
  *   A Google Consent Mode object ({ad_storage, ad_user_data, ad_personalization, limited_data_use})
@@ -38,6 +42,8 @@
   var HELD_LIMIT = 100; // events held while consent is denied (oldest dropped first)
   var FBC_MAX_AGE = 7776000; // 90 days, as the Pixel sets _fbc and _fbp
   var RETRY_DELAY_MS = 1500;
+  var MAX_BATCH = 20; // events a request: the relay's BrowserMaxEvents for callers without credentials
+  var META_MAX_BATCH = 1000; // Meta's cap on events a request
   var STANDARD = " AddPaymentInfo AddToCart AddToWishlist CompleteRegistration Contact CustomizeProduct " +
     "Donate FindLocation InitiateCheckout Lead PageView Purchase Schedule Search StartTrial " +
     "SubmitApplication Subscribe ViewContent ";
@@ -51,6 +57,7 @@
   var preInit = []; // track() calls made before init()
   var pixelRevoked = false; // fbq('consent', 'revoke') seen by the mirror, until fbq('consent', 'grant')
   var pixelDpo = null; // {options, country, state} from fbq('dataProcessingOptions', ...)
+  var learnedMax = META_MAX_BATCH; // lowered when the relay answers 413 (its limit is below maxBatch)
 
   function log(level, msg, extra) {
     if (!cfg || !cfg.debug || !window.console) return;
@@ -188,49 +195,122 @@
     } catch (e) { return false; }
   }
 
+  // What the relay said, per event, to init({onResult}); only field paths and codes (no messages, no
+  // values). A callback that throws is the page's bug: it must not stop the events that follow.
+  function notify(results) {
+    var fn = cfg && cfg.onResult;
+    if (typeof fn !== "function") return;
+    for (var i = 0; i < results.length; i++) {
+      try { fn(results[i]); } catch (e) { log("warn", "onResult threw", String(e)); }
+    }
+  }
+
+  function errorsFor(index, answer) {
+    var all = answer && answer.errors, out = [];
+    for (var i = 0; all && i < all.length; i++) {
+      var e = all[i];
+      if (!e || typeof e !== "object" || (e.index !== null && e.index !== undefined && e.index !== index)) continue;
+      var item = {field: e.field === undefined ? null : e.field, code: e.code === undefined ? null : e.code};
+      if (e.graph_code !== undefined && e.graph_code !== null) item.graph_code = e.graph_code;
+      if (e.graph_subcode !== undefined && e.graph_subcode !== null) item.graph_subcode = e.graph_subcode;
+      out.push(item);
+    }
+    return out;
+  }
+
+  // status: the relay's HTTP status; 0 when it could not be reached, null when nobody can know (a
+  // beacon is never answered, a held event was not sent).
+  function report(batch, via, status, answer, retrying) {
+    if (!cfg || typeof cfg.onResult !== "function") return;
+    var out = [];
+    for (var i = 0; i < batch.data.length; i++) {
+      var errors = status === 0 ? [{field: null, code: "relay_unreachable"}] : errorsFor(i, answer);
+      out.push({eventId: batch.data[i].event_id, eventName: batch.data[i].event_name,
+        pixelId: batch.base.pixel_id || null, status: status, queued: status === 202 && !errors.length,
+        errors: errors, sentVia: via, retrying: !!retrying,
+        fbtraceId: (answer && typeof answer.fbtrace_id === "string" && answer.fbtrace_id) || null});
+    }
+    notify(out);
+  }
+
+  function bodyOf(batch) {
+    var body = {data: batch.data};
+    for (var k in batch.base) if (Object.prototype.hasOwnProperty.call(batch.base, k)) body[k] = batch.base[k];
+    return JSON.stringify(body);
+  }
+
+  // A 413 (too many events, or too many bytes, for this caller): send each half on its own. Every half
+  // is smaller, and one event is never split, so this ends; later flushes start at the smaller size.
+  function split(batch) {
+    var half = Math.ceil(batch.data.length / 2);
+    if (half < learnedMax) learnedMax = half;
+    log("warn", "relay answered 413: sending " + batch.data.length + " events as two requests");
+    post({base: batch.base, data: batch.data.slice(0, half)}, false, 0);
+    post({base: batch.base, data: batch.data.slice(half)}, false, 0);
+  }
+
+  function answered(batch, res, answer, again) {
+    if (res.status === 413 && batch.data.length > 1) { split(batch); return; }
+    if (res.status >= 500 || res.status === 429) { again("status " + res.status, res.status, answer); return; }
+    if (res.status >= 400) log("warn", "relay refused (" + res.status + ")", answer && answer.errors);
+    else log("info", "relay answered " + res.status);
+    report(batch, "fetch", res.status, answer, false);
+  }
+
   // One retry for what the network or the relay can recover from; a 4xx will not get better.
-  function post(body, unloading, attempt) {
+  function post(batch, unloading, attempt) {
+    var body = bodyOf(batch);
     var big = byteLength(body) > KEEPALIVE_LIMIT;
-    if (unloading && !big && beacon(body)) return;
-    if (typeof window.fetch !== "function") { if (!big) beacon(body); return; }
-    var again = function (why) {
+    if (unloading && !big && beacon(body)) { report(batch, "beacon", null, null, false); return; }
+    if (typeof window.fetch !== "function") {
+      if (!big && beacon(body)) report(batch, "beacon", null, null, false);
+      else report(batch, "beacon", 0, null, false);
+      return;
+    }
+    var again = function (why, status, answer) {
+      report(batch, "fetch", status, answer, attempt === 0);
       if (attempt > 0) { log("warn", "send failed, giving up", why); return; }
       log("warn", "send failed, retrying once", why);
-      window.setTimeout(function () { post(body, false, 1); }, RETRY_DELAY_MS);
+      window.setTimeout(function () { post(batch, false, 1); }, RETRY_DELAY_MS);
     };
     try {
       window.fetch(cfg.endpoint, {
         method: "POST", body: body, keepalive: !big, mode: "cors", credentials: "omit",
         headers: {"Content-Type": "text/plain;charset=UTF-8"}
       }).then(function (res) {
-        if (res.status >= 500 || res.status === 429) again("status " + res.status);
-        else if (res.status >= 400) {
-          res.json().then(function (j) { log("warn", "relay refused (" + res.status + ")", j && j.errors); },
-            function () { log("warn", "relay refused (" + res.status + ")"); });
-        } else log("info", "relay answered " + res.status);
-      }, function (e) { again(String(e)); });
+        var done = function (answer) {
+          try { answered(batch, res, answer, again); } catch (e) { log("warn", "answer failed", String(e)); }
+        };
+        res.json().then(done, function () { done(null); });
+      }, function (e) { again(String(e), 0, null); });
     } catch (e) {
-      if (big || !beacon(body)) again(String(e));
+      if (big || !beacon(body)) again(String(e), 0, null);
+      else report(batch, "beacon", null, null, false);
     }
   }
 
-  // One request per pixel: the relay takes pixel_id per request (mirrored fbq calls may name several).
+  // One request per pixel (the relay takes pixel_id per request; mirrored fbq calls may name several),
+  // and at most maxBatch events a request: the relay gives a browser 20 (BrowserMaxEvents).
   function flush(unloading) {
     scheduled = false;
     if (!pending.length || !cfg) return;
-    var items = pending, groups = {}, order = [], i;
+    var items = pending, groups = {}, order = [], i, j;
     pending = [];
     for (i = 0; i < items.length; i++) {
       var key = "p" + (items[i].pixel || cfg.pixelId || "");
       if (!groups[key]) { groups[key] = {pixel: items[i].pixel || cfg.pixelId, data: []}; order.push(key); }
       groups[key].data.push(items[i].ev);
     }
+    var size = Math.max(1, Math.min(cfg.maxBatch, learnedMax));
     for (i = 0; i < order.length; i++) {
-      var body = {data: groups[order[i]].data};
-      if (cfg.testEventCode) body.test_event_code = cfg.testEventCode;
-      if (groups[order[i]].pixel) body.pixel_id = groups[order[i]].pixel;
-      if (typeof consent === "object") body.consent = copy(consent); // the relay applies it (capi_relay.consent)
-      try { post(JSON.stringify(body), !!unloading, 0); } catch (e) { log("warn", "send failed", String(e)); }
+      var group = groups[order[i]], base = {};
+      if (cfg.testEventCode) base.test_event_code = cfg.testEventCode;
+      if (group.pixel) base.pixel_id = group.pixel;
+      if (typeof consent === "object") base.consent = copy(consent); // the relay applies it (capi_relay.consent)
+      for (j = 0; j < group.data.length; j += size) {
+        try { post({base: base, data: group.data.slice(j, j + size)}, !!unloading, 0); }
+        catch (e) { log("warn", "send failed", String(e)); }
+      }
     }
   }
 
@@ -292,6 +372,8 @@
     held.push(call);
     if (held.length > HELD_LIMIT) held.shift();
     log("info", "held until consent: " + call[0] + " " + call[1]);
+    notify([{eventId: call[1], eventName: call[0], pixelId: call[5] || (cfg && cfg.pixelId) || null, status: null,
+      queued: false, errors: [], sentVia: "held", retrying: false, fbtraceId: null}]);
   }
 
   // Fail safe: a value we do not understand must not send anything.
@@ -318,6 +400,14 @@
     } catch (e) { log("warn", "setConsent failed", String(e)); }
   }
 
+  function batchSize(value) {
+    if (value === undefined || value === null) return MAX_BATCH;
+    var n = Math.floor(Number(value));
+    if (n >= 1) return Math.min(n, META_MAX_BATCH);
+    if (window.console) console.warn("[capi-relay] init: maxBatch must be a positive number; using " + MAX_BATCH);
+    return MAX_BATCH;
+  }
+
   function init(options) {
     try {
       var o = options || {};
@@ -328,7 +418,9 @@
         testEventCode: o.testEventCode ? String(o.testEventCode) : null,
         debug: !!o.debug,
         cookies: o.cookies !== false,
-        mirror: !!o.mirror
+        mirror: !!o.mirror,
+        maxBatch: batchSize(o.maxBatch),
+        onResult: typeof o.onResult === "function" ? o.onResult : null
       };
       if (o.consent !== undefined) consent = readConsent(o.consent);
       var early = preInit;

@@ -8,6 +8,7 @@ not. Each test tags its events with its own test_event_code and reads them back 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -257,3 +258,141 @@ def test_example_page_sends_its_purchase_to_meta(shop, stack, code, page):
     assert event["user_data"]["em"] == hashlib.sha256(b"example-buyer@example.com").hexdigest()
     fbq_ids = [call[3]["eventID"] for call in page.evaluate("fbqCalls") if call[1] == "Purchase"]
     assert fbq_ids == [event["event_id"]]
+
+
+def posts_to_relay(page: Any, stack: LocalStackProcess) -> list[dict]:
+    """Every request the page sends to the relay, as it sent it: {"events": [ids], "status": answer}.
+
+    Recorded by the browser itself (Playwright's request events), so a request the relay refused, or
+    never answered, is counted too.
+    """
+    sent: list[dict] = []
+
+    def on_request(request: Any) -> None:
+        if request.method == "POST" and request.url == stack.info["events_url"]:
+            ids = [e["event_id"] for e in json.loads(request.post_data)["data"]]
+            sent.append({"request": request, "events": ids, "status": None})
+
+    def on_response(response: Any) -> None:
+        for item in sent:
+            if item["request"] == response.request:
+                item["status"] = response.status
+
+    page.on("request", on_request)
+    page.on("response", on_response)
+    return sent
+
+
+RESULTS_RECORDER = """<script>window.results = [];
+  function recordResult(r) { window.results.push(JSON.parse(JSON.stringify(r))); }</script>"""
+
+
+def answered_results(page: Any, count: int, status: int = 200) -> list[dict]:
+    """Wait until onResult heard `count` events answered with `status`; every result heard so far."""
+
+    def heard() -> list[dict]:
+        got = page.evaluate("results")
+        return got if len([r for r in got if r["status"] == status]) >= count else []
+
+    return wait_for(heard, what=f"{count} onResult call(s) with status {status}")
+
+
+def init_with(stack: LocalStackProcess, code: str, functions: str, **options: Any) -> str:
+    """capiRelay.init with JSON options plus `functions` (JS object members, e.g. the onResult callback)."""
+    plain = json.dumps({"endpoint": stack.info["events_url"], "testEventCode": code, **options})
+    return f"<script>capiRelay.init(Object.assign({plain}, {{{functions}}}));</script>"
+
+
+def test_45_events_held_for_consent_reach_meta_in_requests_of_at_most_20(shop, stack, code, page):
+    # Given a visitor who has not consented, on a page that tracks a lot (45 events)
+    head = RESULTS_RECORDER + init_with(stack, code, "onResult: recordResult", consent="denied")
+    page.goto(shop.page("/catalogue.html", "", head=FBQ_STUB + head))
+    sent = posts_to_relay(page, stack)
+    ids = page.evaluate(
+        "Array.from({length: 45}, (_, i) => capiRelay.track('ViewContent', {content_ids: ['SKU-' + i]}))"
+    )
+    assert sent == [] and len(set(ids)) == 45
+    # When they consent
+    page.evaluate("capiRelay.setConsent('granted')")
+    # Then all 45 reach Meta with the ids track() returned, each once
+    arrived(stack, code, count=45)
+    answered_results(page, 45)
+    assert sorted(e["event"]["event_id"] for e in stack.graph_events(code)) == sorted(ids)
+    # And they went in requests of at most 20 events that the relay accepted, in the order tracked
+    assert [len(item["events"]) for item in sent] == [20, 20, 5]
+    assert [item["status"] for item in sent] == [200, 200, 200]
+    assert [i for item in sent for i in item["events"]] == ids
+    # And the page saw no error
+    assert page.evaluate("pageErrors") == []
+
+
+def test_a_413_for_too_many_events_is_split_in_halves_until_the_relay_takes_them(shop, stack, code, page):
+    # Given a page set to send more events a request (50) than the relay gives a browser (20)
+    head = RESULTS_RECORDER + init_with(stack, code, "onResult: recordResult", consent="denied", maxBatch=50)
+    page.goto(shop.page("/oversized.html", "", head=FBQ_STUB + head))
+    sent = posts_to_relay(page, stack)
+    ids = page.evaluate("Array.from({length: 45}, (_, i) => capiRelay.track('Lead', {n: i}))")
+    # When the 45 held events are released in one request
+    page.evaluate("capiRelay.setConsent('granted')")
+    # Then each 413 is split in two and sent again, until every event reached Meta exactly once
+    arrived(stack, code, count=45)
+    answered_results(page, 45)
+    assert sorted(e["event"]["event_id"] for e in stack.graph_events(code)) == sorted(ids)
+    sizes = sorted((len(item["events"]), item["status"]) for item in sent)
+    assert sizes == [(11, 200), (11, 200), (11, 200), (12, 200), (22, 413), (23, 413), (45, 413)]
+    # And onResult heard each event once, with its final answer (never the 413s)
+    results = page.evaluate("results")
+    held = [r for r in results if r["sentVia"] == "held"]
+    final = [r for r in results if r["sentVia"] != "held"]
+    assert sorted(r["eventId"] for r in held) == sorted(ids)
+    assert sorted(r["eventId"] for r in final) == sorted(ids)
+    assert {(r["status"], r["sentVia"], r["queued"]) for r in final} == {(200, "fetch", False)}
+    # And the next batch starts at the size the relay took: no 413 again
+    sent.clear()
+    more = page.evaluate("Array.from({length: 15}, (_, i) => capiRelay.track('Lead', {n: 100 + i}))")
+    arrived(stack, code, count=60)
+    answered_results(page, 60)  # Playwright reports the page's requests while the test talks to it
+    assert [(len(item["events"]), item["status"]) for item in sent] == [(11, 200), (4, 200)]
+    assert [i for item in sent for i in item["events"]] == more
+    assert page.evaluate("pageErrors") == []
+
+
+def test_on_result_reports_held_then_queued_when_meta_is_down_and_a_throwing_callback_breaks_nothing(
+    shop, stack, code, page
+):
+    # Given Meta answers the relay's next call with a 503, and a page whose onResult callback throws
+    stack.sandbox("POST", "/_sandbox/faults", json={"kind": "5xx", "status": 503, "count": 1})
+    throwing = "onResult: function (r) { recordResult(r); throw new Error('page bug'); }"
+    head = RESULTS_RECORDER + init_with(stack, code, throwing, consent="denied")
+    page.goto(shop.page("/callback.html", "", head=FBQ_STUB + head))
+    # When a visitor adds to cart before consenting, then consents, then buys
+    cart = page.evaluate("capiRelay.track('AddToCart', {value: 10, currency: 'EUR'})")
+    assert page.evaluate("results") == [
+        {
+            "eventId": cart,
+            "eventName": "AddToCart",
+            "pixelId": None,
+            "status": None,
+            "queued": False,
+            "errors": [],
+            "sentVia": "held",
+            "retrying": False,
+            "fbtraceId": None,
+        }
+    ]
+    page.evaluate("capiRelay.setConsent('granted')")
+    [queued] = [r for r in answered_results(page, 1, status=202) if r["status"] == 202]
+    purchase = page.evaluate("capiRelay.track('Purchase', {value: 42.5, currency: 'EUR'})")
+    # Then the callback heard that the relay queued the first (Meta down), and sent the second
+    assert (queued["eventId"], queued["queued"], queued["sentVia"], queued["errors"]) == (
+        cart,
+        True,
+        "fetch",
+        [],
+    )
+    [sent] = [r for r in answered_results(page, 1, status=200) if r["status"] == 200]
+    assert (sent["eventId"], sent["queued"], sent["sentVia"]) == (purchase, False, "fetch")
+    assert sent["fbtraceId"]
+    # And both reached Meta (the first on the relay's retry), and the page saw no error
+    assert sorted(e["event_id"] for e in arrived(stack, code, count=2)) == sorted([cart, purchase])
+    assert page.evaluate("pageErrors") == []

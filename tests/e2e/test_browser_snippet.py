@@ -6,12 +6,14 @@ test_browser_relay.py checks the same events end to end through the relay to the
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from local.aws import free_port
 from tests.e2e.browser_support import (  # noqa: F401  (the fixtures)
     FBQ_STUB,
     Recorder,
@@ -351,3 +353,103 @@ def test_debug_log_never_prints_user_data(site, recorder, page):
     # Then the console shows the event but not the values
     assert any("Lead" in line for line in lines)
     assert not [line for line in lines if "canary-51b7" in line or "15550100" in line]
+
+
+# The Pixel's base code stub (calls queue until fbevents.js loads), for the mirror to watch.
+PIXEL_STUB = """<script>window.fbq = function () {
+  fbq.callMethod ? fbq.callMethod.apply(fbq, arguments) : fbq.queue.push(arguments); };
+  fbq.queue = [];</script>"""
+RESULTS = "<script>window.results = []; function recordResult(r) { results.push(r); }</script>"
+
+
+def at_least(count: int, get: Any) -> Any:
+    """A poll for wait_for: what `get()` returns once it has `count` items, else nothing."""
+    return lambda: found if len(found := get()) >= count else []
+
+
+def init_recording(endpoint: str, **options: Any) -> str:
+    """capiRelay.init whose onResult keeps every result in window.results."""
+    plain = json.dumps({"endpoint": endpoint, **options})
+    return RESULTS + f"<script>capiRelay.init(Object.assign({plain}, {{onResult: recordResult}}));</script>"
+
+
+def test_max_batch_splits_each_pixels_events_keeping_their_ids(site, recorder, page):
+    # Given a page whose Pixel code tracks for two pixels, mirrored, at most 3 events a request
+    page.goto(
+        site.page("/two-pixels.html", "", head=PIXEL_STUB + init(recorder.endpoint, mirror=True, maxBatch=3))
+    )
+    # When it tracks 7 events for one pixel and 5 for the other in one task
+    ids = page.evaluate(
+        """() => { const ids = {'111': [], '222': []};
+        for (let i = 0; i < 12; i++) {
+          const pixel = i % 2 && i < 10 ? '222' : '111', id = 'ev-' + i;
+          fbq('trackSingle', pixel, 'Lead', {n: i}, {eventID: id});
+          ids[pixel].push(id);
+        }
+        return ids; }"""
+    )
+    # Then each request holds one pixel's events, at most 3, in the order tracked, each event once
+    posts = wait_for(at_least(5, recorder.posts), what="five requests")
+    by_pixel: dict[str, list[list[str]]] = {}
+    for post in posts:
+        by_pixel.setdefault(post.json["pixel_id"], []).append([e["event_id"] for e in post.json["data"]])
+    assert {pixel: [len(chunk) for chunk in chunks] for pixel, chunks in by_pixel.items()} == {
+        "111": [3, 3, 1],
+        "222": [3, 2],
+    }
+    assert {pixel: [i for chunk in chunks for i in chunk] for pixel, chunks in by_pixel.items()} == ids
+    assert no_errors(page) == []
+
+
+@pytest.mark.parametrize("value", [0, -5, "many", None])
+def test_max_batch_that_is_not_a_positive_number_means_20(site, recorder, page, value):
+    # Given a page that sets maxBatch to something unusable
+    page.goto(site.page("/odd-batch.html", "", head=init(recorder.endpoint, maxBatch=value)))
+    # When it tracks 25 events in one task
+    page.evaluate("for (let i = 0; i < 25; i++) capiRelay.track('Lead', {n: i})")
+    # Then they go as the relay takes them from a browser: 20, then 5
+    posts = wait_for(at_least(2, recorder.posts), what="two requests")
+    assert sorted(len(p.json["data"]) for p in posts) == [5, 20]
+    assert no_errors(page) == []
+
+
+def test_on_result_says_beacon_when_no_answer_can_be_read(site, recorder, page):
+    # Given an old browser without fetch, and a page listening to onResult
+    no_fetch = "<script>delete window.fetch; window.fetch = undefined;</script>"
+    page.goto(site.page("/old-results.html", "", head=no_fetch + init_recording(recorder.endpoint)))
+    # When an event is tracked
+    event_id = page.evaluate("capiRelay.track('Lead')")
+    # Then it goes by sendBeacon and onResult hears so, with no status (a beacon is never answered)
+    wait_for(recorder.posts, what="the beacon")
+    [result] = wait_for(lambda: page.evaluate("results"), what="the result")
+    assert (result["eventId"], result["sentVia"], result["status"], result["queued"]) == (
+        event_id,
+        "beacon",
+        None,
+        False,
+    )
+
+
+def test_on_result_says_unreachable_then_gave_up_when_the_relay_is_down(site, page):
+    # Given a page whose relay is not running
+    dead = f"http://127.0.0.1:{free_port()}/events"
+    page.goto(site.page("/down.html", "", head=init_recording(dead)))
+    # When an event is tracked
+    event_id = page.evaluate("capiRelay.track('Lead')")
+    # Then onResult hears that the relay was unreachable, will be retried, and then that the snippet gave up
+    first, last = wait_for(at_least(2, lambda: page.evaluate("results")), what="two results")
+    unreachable = [{"field": None, "code": "relay_unreachable"}]
+    assert (first["eventId"], first["status"], first["retrying"], first["errors"]) == (
+        event_id,
+        0,
+        True,
+        unreachable,
+    )
+    assert (last["eventId"], last["status"], last["retrying"], last["errors"]) == (
+        event_id,
+        0,
+        False,
+        unreachable,
+    )
+    assert {first["sentVia"], last["sentVia"]} == {"fetch"}
+    assert no_errors(page) == []

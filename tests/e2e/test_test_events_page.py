@@ -117,8 +117,10 @@ def test_pixel_and_relay_events_show_as_a_deduplicated_pair_with_what_meta_recei
     page.fill("#email", "pair-buyer@example.com")
     page.click("#buy")
     event_id = last_tracked_id(page, "Purchase")
-    # Then the shop shows the relay's answer for that event
+    # Then the shop shows the relay's answer for that event, heard through capiRelay.init({onResult}):
+    # the page's fetch is the browser's own, not wrapped to spy on the snippet
     assert relay_answer(page, event_id, "sent to Meta").startswith("200 ")
+    assert page.evaluate("String(window.fetch)") == "function fetch() { [native code] }"
     # And the Test Events page shows the browser and the server event, both marked as a deduplicated pair
     tab = open_test_events(page, stack, code)
     pair = rows(tab, "Purchase", count=2)
