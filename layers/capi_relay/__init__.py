@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import sys
 
-_Module = type(sys)  # types.ModuleType, without importing types
-
 _EXPORTS = {
     "normalize_user_data": "normalize",
     "sha256_hex": "hashing",
@@ -18,8 +16,8 @@ _EXPORTS = {
     "Credentials": "model",
     "RelayResult": "model",
     "RedeliveryResult": "model",
-    "relay": "relay",
-    "redeliver": "redeliver",
+    "relay_request": "relay",
+    "redeliver_message": "redeliver",
     "MetaClient": "meta_client",
     "MetaResponse": "meta_client",
     "FieldError": "errors",
@@ -50,18 +48,3 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
-
-
-class _Package(_Module):
-    """Keeps `capi_relay.relay` / `.redeliver` the functions once their same-named modules are imported.
-
-    Python binds a submodule on its package after loading it, which would shadow the function.
-    """
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if isinstance(value, _Module) and _EXPORTS.get(name) == name:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -2,7 +2,7 @@
 and the retry policy: which attempt this is, how long to back off, when to give up (DLQ), and when
 the rest of a batch should not even be tried (Meta throttling or unreachable, the deadline near).
 
-`redeliver` sends one message; raising tells the caller nothing was settled. Once part of a message
+`redeliver_message` sends one message; raising tells the caller nothing was settled. Once part of a message
 is settled (sent, expired, refused), the rest is queued again as a new message instead, so nothing
 is sent or dead-lettered twice. `RetryBatch` decides for each record of one batch what the handler
 carries out: nothing, or "hide it for N seconds and report it failed".
@@ -61,7 +61,7 @@ def _check(message: Any) -> None:
         raise ValueError("not a capi-relay retry message")
 
 
-def redeliver(
+def redeliver_message(
     message: dict,
     *,
     client: MetaClient,
@@ -208,7 +208,7 @@ class RetryBatch:
             fetch_s=self.credentials_read_s,
         )
         try:
-            result = redeliver(
+            result = redeliver_message(
                 message,
                 client=self.client,
                 credentials=self.credentials,

@@ -123,7 +123,7 @@ def count_match_keys(events: Sequence[dict]) -> dict[str, int]:
     return {"em": em, "ph": ph, "fbp": fbp, "fbc": fbc, "external_id": external_id, "ip_ua": ip_ua}
 
 
-def relay(
+def relay_request(
     request: IngestRequest,
     *,
     config: RelayConfig,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from capi_relay import relay
+from capi_relay import relay_request
 from capi_relay.auth import (
     authenticate_caller,
     check_event_sources,
@@ -57,12 +57,12 @@ OPEN = RelayConfig(pixel_ids=("1234567890",), open_relay=True)
 
 @pytest.fixture
 def authenticate(client, tokens):
-    """The production path, relay(), up to where who-may-send is decided: raises Unauthorized or
+    """The production path, relay_request(), up to where who-may-send is decided: raises Unauthorized or
     Forbidden, or returns the status of an admitted request (these bodies are 400s past the gate)."""
 
     def admit(request: IngestRequest, config: RelayConfig, now: float) -> int:
         try:
-            return relay(
+            return relay_request(
                 request, config=config, client=client, credentials=tokens, sink=RecordingSink(), now=now
             ).status
         except (Unauthorized, Forbidden):
