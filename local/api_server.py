@@ -236,6 +236,8 @@ class ApiServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes | bytearray):  # typeshed allows it; an AF_INET server's address is str
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def start(self) -> ApiServer:
@@ -378,7 +380,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _read_chunked(self) -> bytes:
-        chunks, total = [], 0
+        chunks: list[bytes] = []
+        total = 0
         while True:
             size = int(self.rfile.readline(64).split(b";")[0].strip() or b"0", 16)
             if size == 0:

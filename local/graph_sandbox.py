@@ -226,6 +226,8 @@ class GraphSandbox:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes | bytearray):  # typeshed allows it; an AF_INET server's address is str
+            host = host.decode()
         return f"http://{host}:{port}"
 
     @property

@@ -53,7 +53,7 @@ def mask(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def dumps(record: dict) -> str:
+def dumps(record: Mapping[str, object]) -> str:
     """Powertools' `json_serializer`: the record masked, then compact JSON like Powertools' own."""
     return json.dumps(mask(record), default=str, separators=(",", ":"), ensure_ascii=False)
 
@@ -71,12 +71,14 @@ def logger(**options: Any) -> Any:
     another Logger made it.
     """
     from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
     for key in OMITTED_KEYS:
         options.setdefault(key, None)
     log = Logger(json_serializer=dumps, **options)
     formatter = log.registered_formatter
-    if getattr(formatter, "json_serializer", dumps) is not dumps:
+    # Powertools' own formatter (the one a Logger makes) is the one that has a serializer to swap
+    if isinstance(formatter, LambdaPowertoolsFormatter) and formatter.json_serializer is not dumps:
         formatter.json_serializer = dumps
     log_format = getattr(formatter, "log_format", None)
     if isinstance(log_format, dict):
