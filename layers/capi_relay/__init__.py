@@ -7,6 +7,32 @@ A cold start pays only for what its first request touches: `requests` comes with
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names' types, for type checkers; at run time __getattr__ loads each on first use
+    from capi_relay.errors import BadRequest as BadRequest
+    from capi_relay.errors import FieldError as FieldError
+    from capi_relay.errors import Forbidden as Forbidden
+    from capi_relay.errors import MetaError as MetaError
+    from capi_relay.errors import PayloadTooLarge as PayloadTooLarge
+    from capi_relay.errors import PermanentMetaError as PermanentMetaError
+    from capi_relay.errors import QueueUnavailable as QueueUnavailable
+    from capi_relay.errors import Refused as Refused
+    from capi_relay.errors import RelayError as RelayError
+    from capi_relay.errors import TokenMetaError as TokenMetaError
+    from capi_relay.errors import TransientMetaError as TransientMetaError
+    from capi_relay.errors import Unauthorized as Unauthorized
+    from capi_relay.hashing import sha256_hex as sha256_hex
+    from capi_relay.meta_client import MetaClient as MetaClient
+    from capi_relay.meta_client import MetaResponse as MetaResponse
+    from capi_relay.model import Credentials as Credentials
+    from capi_relay.model import IngestRequest as IngestRequest
+    from capi_relay.model import RedeliveryResult as RedeliveryResult
+    from capi_relay.model import RelayConfig as RelayConfig
+    from capi_relay.model import RelayResult as RelayResult
+    from capi_relay.normalize import normalize_user_data as normalize_user_data
+    from capi_relay.redeliver import redeliver_message as redeliver_message
+    from capi_relay.relay import relay_request as relay_request
 
 _EXPORTS = {
     "normalize_user_data": "normalize",

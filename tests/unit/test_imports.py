@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -123,3 +124,26 @@ def test_use_case_functions_and_their_modules_both_import_in_either_order(module
         "attrs": ["module", "module"],
         "same": True,
     }
+
+
+def test_type_checkers_see_every_lazy_name_from_the_module_that_loads_it():
+    # Given the package's lazy names and the imports it shows type checkers (never run)
+    source = (ROOT / "layers" / "capi_relay" / "__init__.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    guarded = next(
+        node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    shown = {
+        alias.name: node.module.removeprefix("capi_relay.")
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+        if alias.asname == alias.name  # `X as X`: re-exported under strict mypy
+    }
+    exports = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "_EXPORTS"
+    )
+    # Then both say the same thing: what mypy checks is what __getattr__ loads
+    assert shown == exports
