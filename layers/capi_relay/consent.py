@@ -158,7 +158,7 @@ def _data_processing(event: JsonObject, consent: Consent, defaults: DataProcessi
 
 
 def apply_consent(
-    event: Mapping[str, Any], consent: Consent, defaults: DataProcessingDefaults | None = None
+    event: JsonObject, consent: Consent, defaults: DataProcessingDefaults | None = None
 ) -> JsonObject:
     """The event with what consent forbids removed and the data-processing defaults filled.
 
@@ -176,7 +176,7 @@ def apply_consent(
         and "data_processing_options" not in event
         and (defaults is None or defaults.data_processing_options is None)
     ):
-        return event  # type: ignore[return-value]  # nothing to remove or fill: a copy would be waste
+        return event  # nothing to remove or fill: a copy would be waste
     out = dict(event)
     user_data = out.get("user_data")
     if isinstance(user_data, Mapping) and not (consent.ad_user_data and consent.ad_storage):
