@@ -1,7 +1,8 @@
-"""Our side of the per-event comparison: the real `capi_relay.relay()` on the same body, minus the socket.
+"""Our side of the per-event comparison: the real `capi_relay.relay_request()` on the same body, minus the
+socket.
 
-relay() parses, checks shapes, enriches, validates, normalizes and hashes, batches, and hands the ready
-events to MetaClient.send, which builds and serializes the Graph request. The only thing swapped is the
+relay_request() parses, checks shapes, enriches, validates, normalizes and hashes, batches, and hands the
+ready events to MetaClient.send, which builds and serializes the Graph request. The only thing swapped is the
 client's HTTP session, for one that keeps the serialized body in memory and answers like Meta: so what
 we time is exactly what a Lambda invocation does before the network (the SDK side stops there too).
 """
@@ -9,7 +10,6 @@ we time is exactly what a Lambda invocation does before the network (the SDK sid
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from bench.events import PIXEL_ID
@@ -53,12 +53,13 @@ class _NullSink:
 
 
 class RelayPipeline:
-    """relay() wired for the bench: one config and one client reused, as in a warm Lambda container."""
+    """relay_request() wired for the bench: one config and one client reused, as in a warm Lambda
+    container."""
 
     def __init__(self, default_region: str | None = None) -> None:
-        from capi_relay import Credentials, IngestRequest, MetaClient, RelayConfig, relay
+        from capi_relay import Credentials, IngestRequest, MetaClient, RelayConfig, relay_request
 
-        self._relay = relay
+        self._relay = relay_request
         self._request_cls = IngestRequest
         self.config = RelayConfig(
             pixel_ids=(PIXEL_ID,),
@@ -80,7 +81,7 @@ class RelayPipeline:
         comes with an Origin and passes the origin and URL-domain checks, as in production."""
         headers = {"content-type": "application/json", "user-agent": "capi-relay-bench/1.0"}
         # a second event makes it a batch; found without scanning the whole body, since this runs
-        # inside the timed call and is the bench's own work, not relay()'s
+        # inside the timed call and is the bench's own work, not relay_request()'s
         first = body.find(b'"event_name"')
         if body.find(b'"event_name"', first + 1) != -1:
             headers["x-api-key"] = BENCH_API_KEY
@@ -106,7 +107,8 @@ class RelayPipeline:
         return self.session.last_body
 
     def check(self, body: bytes, now: float) -> dict:
-        """One run, summarized: how many events went out, and which warnings relay() raised (codes only)."""
+        """One run, summarized: how many events went out, and which warnings relay_request() raised (codes
+        only)."""
         result = self._run(body, now)
         codes: dict[str, int] = {}
         for warning in result.warnings:
@@ -115,7 +117,7 @@ class RelayPipeline:
         return {"status": result.status, "sent": result.sent, "rejected": result.rejected, "warnings": codes}
 
 
-# relay()'s steps, as the names it calls them by in capi_relay/relay.py (disjoint: none calls another)
+# relay_request()'s steps, as the names it calls them by in capi_relay/relay.py (disjoint: none calls another)
 STAGES = (
     "authenticate_caller",
     "parse_body",
@@ -130,16 +132,15 @@ STAGES = (
 
 
 def stage_times(pipeline: RelayPipeline, bodies: list[bytes], now: float) -> dict:
-    """CPU µs per event spent in each step of relay(), timed without a profiler (one body per round).
+    """CPU µs per event spent in each step of relay_request(), timed without a profiler (one body per round).
 
-    Each step named in STAGES is wrapped, in the bench process only, by a clock; the rest of relay()
+    Each step named in STAGES is wrapped, in the bench process only, by a clock; the rest of relay_request()
     is `other`. A step the domain no longer has is reported as missing, not guessed.
     """
     import time
 
-    import capi_relay.relay  # noqa: F401 - loads the module; the package attribute is the function
+    import capi_relay.relay as module
 
-    module = sys.modules["capi_relay.relay"]
     spent: dict[str, int] = dict.fromkeys(STAGES, 0)
     originals = {name: getattr(module, name) for name in STAGES if hasattr(module, name)}
 

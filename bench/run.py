@@ -56,7 +56,7 @@ def _per_event(now: int, repeats: int, warmup: int = 3, n: int = 1000) -> dict:
     bodies = [bench_events.request_body(batch) for batch in batches]
     singles = [[bench_events.request_body([event]) for event in batch] for batch in batches]
     pipeline = relay_side.RelayPipeline()
-    check = pipeline.check(bodies[0], now)  # before timing: what relay() made of these events
+    check = pipeline.check(bodies[0], now)  # before timing: what relay_request() made of these events
     ours, theirs = pipeline.prepare(bodies[0], now), sdk_side.prepare(bodies[0], bench_events.PIXEL_ID)
     counts = (len(json.loads(ours)["data"]), len(json.loads(theirs)["data"]))
     if counts != (n, n):
@@ -240,7 +240,7 @@ def report(figures: dict, sections: dict) -> str:
         stages = per.get(key)
         if stages:
             parts = "  ".join(f"{name.strip('_')} {us:.1f}" for name, us in stages["us_per_event"].items())
-            lines += ["", f"relay() steps, CPU µs per event, {label} (no profiler): {parts}"]
+            lines += ["", f"relay_request() steps, CPU µs per event, {label} (no profiler): {parts}"]
     if per.get("profile"):
         lines += ["", "relay hotspots (cProfile, own time share, 1000-event body):"]
         lines += [

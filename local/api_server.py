@@ -228,15 +228,17 @@ class ApiServer:
         self.web_root = web_root
         self.max_payload_bytes = max_payload_bytes
         self.lock = lock or threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server = _Server((host, port), _Handler)
         self._server.daemon_threads = True
-        self._server.api = self  # type: ignore[attr-defined]
+        self._server.api = self
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        if isinstance(host, bytes | bytearray):  # typeshed allows it; an AF_INET server's address is str
+            host = host.decode()
+        return f"http://{host}:{port}"
 
     def start(self) -> ApiServer:
         self._thread = threading.Thread(
@@ -270,7 +272,12 @@ class ApiServer:
             return 500, {"content-type": "application/json"}, [], b'{"message":"Internal Server Error"}'
 
 
+class _Server(ThreadingHTTPServer):
+    api: ApiServer  # what its handlers serve
+
+
 class _Handler(BaseHTTPRequestHandler):
+    server: _Server
     protocol_version = "HTTP/1.1"
     # headers and body are two writes: with Nagle on, the body waits for the client's delayed ACK (~40 ms)
     disable_nagle_algorithm = True
@@ -282,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def api(self) -> ApiServer:
-        return self.server.api  # type: ignore[attr-defined]
+        return self.server.api
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the handler logs each request itself (without PII); paths may carry fbclid and friends

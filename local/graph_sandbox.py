@@ -218,15 +218,17 @@ class GraphSandbox:
         self._release = threading.Event()  # wakes requests held by a timeout fault
         self._thread: threading.Thread | None = None
         self.verbose = verbose
-        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server = _Server((host, port), _Handler)
         self._server.daemon_threads = True
-        self._server.sandbox = self  # type: ignore[attr-defined]
+        self._server.sandbox = self
 
     # lifecycle
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        if isinstance(host, bytes | bytearray):  # typeshed allows it; an AF_INET server's address is str
+            host = host.decode()
+        return f"http://{host}:{port}"
 
     @property
     def port(self) -> int:
@@ -546,9 +548,14 @@ def _trace_id() -> str:
     return "A" + secrets.token_urlsafe(16)[:22]
 
 
+class _Server(ThreadingHTTPServer):
+    sandbox: GraphSandbox  # what its handlers serve
+
+
 class _Handler(BaseHTTPRequestHandler):
     """HTTP/1.1 with keep-alive, so a pooled client reuses its connection as it would with Meta."""
 
+    server: _Server
     protocol_version = "HTTP/1.1"
     # headers and body are two writes: with Nagle on, the body waits for the client's delayed ACK (~40 ms)
     disable_nagle_algorithm = True
@@ -560,7 +567,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def sandbox(self) -> GraphSandbox:
-        return self.server.sandbox  # type: ignore[attr-defined]
+        return self.server.sandbox
 
     def log_message(self, format: str, *args: Any) -> None:
         # Never the query string (a careless client may put the token there) and never a body.

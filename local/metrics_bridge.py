@@ -82,4 +82,5 @@ class MetricsBridge:
                 for start in range(0, len(data), 20):  # PutMetricData takes at most 20 data a call
                     self._cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + 20])
             except Exception as error:  # a lost local metric must not take the relay down
-                print(f"metrics bridge: PutMetricData failed: {type(error).__name__}", file=sys.__stderr__)
+                if sys.__stderr__ is not None:  # None when Python started without a stderr
+                    sys.__stderr__.write(f"metrics bridge: PutMetricData failed: {type(error).__name__}\n")

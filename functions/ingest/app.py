@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from capi_relay import graph_shape
 from capi_relay.errors import MetaError, QueueUnavailable, Refused, SecretUnavailable
-from capi_relay.relay import relay
+from capi_relay.relay import relay_request
 from relay_aws import (
     config,
     emf,
@@ -39,7 +39,7 @@ def post_events(event: dict, context: object, graph: bool = False) -> tuple[int,
     request = http_request.parse(event)  # body, cookies, IP, UA
     if graph:  # Meta's request shape → the relay's own
         request = graph_shape.relay_request(request, event["rawPath"], config.current())
-    result = relay(
+    result = relay_request(
         request,
         config=config.current(),
         client=graph_client.get(),

@@ -7,8 +7,32 @@ A cold start pays only for what its first request touches: `requests` comes with
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-_Module = type(sys)  # types.ModuleType, without importing types
+if TYPE_CHECKING:  # the names' types, for type checkers; at run time __getattr__ loads each on first use
+    from capi_relay.errors import BadRequest as BadRequest
+    from capi_relay.errors import FieldError as FieldError
+    from capi_relay.errors import Forbidden as Forbidden
+    from capi_relay.errors import MetaError as MetaError
+    from capi_relay.errors import PayloadTooLarge as PayloadTooLarge
+    from capi_relay.errors import PermanentMetaError as PermanentMetaError
+    from capi_relay.errors import QueueUnavailable as QueueUnavailable
+    from capi_relay.errors import Refused as Refused
+    from capi_relay.errors import RelayError as RelayError
+    from capi_relay.errors import TokenMetaError as TokenMetaError
+    from capi_relay.errors import TransientMetaError as TransientMetaError
+    from capi_relay.errors import Unauthorized as Unauthorized
+    from capi_relay.hashing import sha256_hex as sha256_hex
+    from capi_relay.meta_client import MetaClient as MetaClient
+    from capi_relay.meta_client import MetaResponse as MetaResponse
+    from capi_relay.model import Credentials as Credentials
+    from capi_relay.model import IngestRequest as IngestRequest
+    from capi_relay.model import RedeliveryResult as RedeliveryResult
+    from capi_relay.model import RelayConfig as RelayConfig
+    from capi_relay.model import RelayResult as RelayResult
+    from capi_relay.normalize import normalize_user_data as normalize_user_data
+    from capi_relay.redeliver import redeliver_message as redeliver_message
+    from capi_relay.relay import relay_request as relay_request
 
 _EXPORTS = {
     "normalize_user_data": "normalize",
@@ -18,8 +42,8 @@ _EXPORTS = {
     "Credentials": "model",
     "RelayResult": "model",
     "RedeliveryResult": "model",
-    "relay": "relay",
-    "redeliver": "redeliver",
+    "relay_request": "relay",
+    "redeliver_message": "redeliver",
     "MetaClient": "meta_client",
     "MetaResponse": "meta_client",
     "FieldError": "errors",
@@ -50,18 +74,3 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
-
-
-class _Package(_Module):
-    """Keeps `capi_relay.relay` / `.redeliver` the functions once their same-named modules are imported.
-
-    Python binds a submodule on its package after loading it, which would shadow the function.
-    """
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if isinstance(value, _Module) and _EXPORTS.get(name) == name:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

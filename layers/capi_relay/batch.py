@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from capi_relay.json_types import JsonObject
 
 T = TypeVar("T")
 
@@ -31,9 +34,9 @@ def halves(items: Sequence[T]) -> tuple[Sequence[T], Sequence[T]]:
     return items[:middle], items[middle:]
 
 
-def by_size(events: Sequence[dict], max_bytes: int) -> Iterator[list[dict]]:
+def by_size(events: Sequence[JsonObject], max_bytes: int) -> Iterator[list[JsonObject]]:
     """Consecutive groups whose JSON stays under max_bytes (one event alone may exceed it)."""
-    group: list[dict] = []
+    group: list[JsonObject] = []
     size = 0
     for event in events:
         event_size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()) + 1

@@ -76,7 +76,7 @@ def _read(s: str, region: str | None) -> tuple[int, int, int] | None:
     return _with_month_name(tokens)
 
 
-def _iso_date(match: re.Match) -> tuple[int, int, int] | None:
+def _iso_date(match: re.Match[str]) -> tuple[int, int, int] | None:
     hour, minute, second, offset_hours, offset_minutes = (int(g) if g else 0 for g in match.groups()[3:])
     if hour > 23 or minute > 59 or second > 60 or offset_hours > 23 or offset_minutes > 59:
         return None

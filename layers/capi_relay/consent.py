@@ -19,9 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from capi_relay.errors import BadRequest, FieldError
+
+if TYPE_CHECKING:
+    from capi_relay.json_types import JsonObject
 
 CONSENT_FIELD = "consent"  # top-level key of the body; never sent to Meta
 CONSENT_HEADER = "x-capi-consent"
@@ -130,7 +133,7 @@ def read_consent(body: Any, headers: Mapping[str, str]) -> Consent:
     return consent
 
 
-def _data_processing(event: dict, consent: Consent, defaults: DataProcessingDefaults | None) -> None:
+def _data_processing(event: JsonObject, consent: Consent, defaults: DataProcessingDefaults | None) -> None:
     """Fill data_processing_options and its country/state where the event did not send them."""
     if "data_processing_options" in event:
         options = event["data_processing_options"]  # the caller's choice, even [] ("not LDU")
@@ -155,8 +158,8 @@ def _data_processing(event: dict, consent: Consent, defaults: DataProcessingDefa
 
 
 def apply_consent(
-    event: Mapping[str, Any], consent: Consent, defaults: DataProcessingDefaults | None = None
-) -> dict:
+    event: JsonObject, consent: Consent, defaults: DataProcessingDefaults | None = None
+) -> JsonObject:
     """The event with what consent forbids removed and the data-processing defaults filled.
 
     Run it after enrichment (so cookies and fbclid added there are dropped too) and before
@@ -173,7 +176,7 @@ def apply_consent(
         and "data_processing_options" not in event
         and (defaults is None or defaults.data_processing_options is None)
     ):
-        return event  # type: ignore[return-value]  # nothing to remove or fill: a copy would be waste
+        return event  # nothing to remove or fill: a copy would be waste
     out = dict(event)
     user_data = out.get("user_data")
     if isinstance(user_data, Mapping) and not (consent.ad_user_data and consent.ad_storage):

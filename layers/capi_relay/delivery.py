@@ -26,6 +26,7 @@ from capi_relay.errors import (
 from capi_relay.model import Credentials, CredentialSource
 
 if TYPE_CHECKING:
+    from capi_relay.json_types import JsonObject
     from capi_relay.meta_client import MetaClient, MetaResponse
 
 MESSAGE_VERSION = 1
@@ -99,11 +100,11 @@ class Sender:
         except Exception as exc:  # the secret store is down: the events wait in the queue
             raise SecretUnavailable("credentials", type(exc).__name__) from None
 
-    def _send(self, events: Sequence[dict], credentials: Credentials) -> MetaResponse:
+    def _send(self, events: Sequence[JsonObject], credentials: Credentials) -> MetaResponse:
         read_s = self.limits.take_call(self.client.timeout[0])
         return self.client.send(self.pixel_id, events, credentials, self.test_event_code, max_read_s=read_s)
 
-    def __call__(self, events: Sequence[dict]) -> MetaResponse:
+    def __call__(self, events: Sequence[JsonObject]) -> MetaResponse:
         if self._credentials is None:
             self._credentials = self._fetch(False)
         try:
@@ -145,7 +146,7 @@ def _event_specific(error: PermanentMetaError) -> bool:
 
 
 def deliver(
-    events: Sequence[dict], sender: Sender, max_bisect_requests: int = MAX_BISECT_REQUESTS
+    events: Sequence[JsonObject], sender: Sender, max_bisect_requests: int = MAX_BISECT_REQUESTS
 ) -> Delivery:
     """Send all events in batches; isolate refused ones by halving; stop at the first transient failure."""
     outcome = Delivery()
@@ -191,7 +192,7 @@ def deliver(
 def retry_message(
     pixel_id: str,
     test_event_code: str | None,
-    events: list[dict],
+    events: list[JsonObject],
     error: Unsettled | None,
     first_failure: int,
     attempts: int,
@@ -209,8 +210,8 @@ def retry_message(
 
 
 def dead_letter_message(
-    base: dict, events: list[dict], reason: str, now: float, error: Unsettled | None
-) -> dict:
+    base: JsonObject, events: list[JsonObject], reason: str, now: float, error: Unsettled | None
+) -> JsonObject:
     """A retry message plus why it will never be sent."""
     summary = error.summary() if error is not None else {}
     return {
@@ -235,11 +236,11 @@ def rejected_groups(outcome: Delivery) -> list[tuple[PermanentMetaError, list[in
     return list(groups.values())
 
 
-def messages(base: dict, events: Sequence[dict], max_bytes: int) -> list[dict]:
+def messages(base: JsonObject, events: Sequence[JsonObject], max_bytes: int) -> list[JsonObject]:
     """`base` with its `data` cut into groups that fit a queue message: the one place messages are
     split by size (the SQS adapter sends what it is given)."""
     return [{**base, "data": group} for group in by_size(events, max_bytes - len(_envelope(base)))]
 
 
-def _envelope(base: dict) -> bytes:
+def _envelope(base: JsonObject) -> bytes:
     return json.dumps({**base, "data": []}, separators=(",", ":"), ensure_ascii=False).encode()

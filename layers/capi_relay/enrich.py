@@ -7,25 +7,27 @@ used for website events only: a backend's own IP and User-Agent say nothing abou
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from capi_relay.client_ip import is_ip_address
 from capi_relay.model import IngestRequest, RelayConfig
 
+if TYPE_CHECKING:
+    from capi_relay.json_types import JsonObject
+
 MS_THRESHOLD = 100_000_000_000  # 1e11 s is the year 5138, 1e11 ms is 1973: anything above is milliseconds
 _FBCLID = re.compile(r"[A-Za-z0-9_-]{1,500}")
-JsonObject = dict[str, Any]  # an event or its user_data, as parsed from JSON
 
 
-_NOT_SENT: tuple[Any, ...] = (
+_NOT_SENT: tuple[object, ...] = (
     None,
     "",
     [],
 )  # a field holding one of these counts as absent: enrichment may fill it
 
 
-def _event_time(event: JsonObject, now: float, config: RelayConfig, warnings: list[JsonObject]) -> None:
+def _event_time(event: JsonObject, now: float, config: RelayConfig, warnings: list[dict[str, str]]) -> None:
     value = event.get("event_time")
     if type(value) is int and value <= now and value < MS_THRESHOLD:  # the common case: kept as sent
         return
@@ -70,10 +72,10 @@ def _fbclid(url: Any) -> str | None:
 
 def enrich_event(
     event: JsonObject, request: IngestRequest, config: RelayConfig, now: float
-) -> tuple[JsonObject, list[JsonObject]]:
+) -> tuple[JsonObject, list[dict[str, str]]]:
     """A copy of the event with defaults filled in, and warnings {"field", "code"} (never values)."""
     event = dict(event)
-    warnings: list[JsonObject] = []
+    warnings: list[dict[str, str]] = []
     _event_time(event, now, config, warnings)
     _event_id(event)
     if event.get("action_source") in _NOT_SENT:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from capi_relay.json_types import JsonObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,7 +18,7 @@ class FieldError:
     code: str  # stable, machine-readable, e.g. "currency_invalid"
     message: str  # never contains a user_data value
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JsonObject:
         return asdict(self)
 
 
@@ -34,11 +38,11 @@ class Refused(RelayError):
         super().__init__(f"{len(errors)} error(s): " + ", ".join(sorted({e.code for e in errors})))
         self.errors = list(errors)
 
-    def codes(self) -> list[dict]:
+    def codes(self) -> list[JsonObject]:
         """What a log line may hold: field paths and codes only."""
         return [{"index": e.index, "field": e.field, "code": e.code} for e in self.errors]
 
-    def body(self) -> dict:
+    def body(self) -> JsonObject:
         return {"errors": [e.to_dict() for e in self.errors]}
 
 
@@ -89,7 +93,7 @@ class MetaError(RelayError):
         self.subcode = subcode
         self.fbtrace_id = fbtrace_id
 
-    def summary(self) -> dict:
+    def summary(self) -> JsonObject:
         """Safe to log, queue and return: no token, no event data."""
         return {
             "error_class": self.error_class,
@@ -136,7 +140,7 @@ class NotSent(RelayError):
 
     error_class = "not_sent"
 
-    def summary(self) -> dict:
+    def summary(self) -> JsonObject:
         """Safe to log, queue and return: the class and, for a stop, its reason; never a value."""
         return {"error_class": self.error_class, "reason": getattr(self, "reason", None)}
 

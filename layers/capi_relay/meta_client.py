@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -25,6 +25,9 @@ from capi_relay.errors import (
     TransientMetaError,
 )
 from capi_relay.model import Credentials
+
+if TYPE_CHECKING:
+    from capi_relay.json_types import JsonObject
 
 # DESIGN.md §3: outages and Meta's own "try again later"
 TRANSIENT_CODES = frozenset({1, 2, 341, 368})
@@ -64,13 +67,22 @@ def appsecret_proof(access_token: str, app_secret: str) -> str:
     return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
 
 
+class _Details(TypedDict):
+    """MetaError's keywords, as read from a failed answer: what may be logged and queued."""
+
+    status: int
+    code: int | None
+    subcode: int | None
+    fbtrace_id: str | None
+
+
 def classify(response: requests.Response | None = None, exc: BaseException | None = None) -> MetaError:
     """The one mapping from a failed call (an exception, or a non-200 answer) to our error classes."""
     if exc is not None or response is None:
         kind = type(exc).__name__ if exc is not None else "no response"
         return TransientMetaError(f"Graph API unreachable ({kind})")
     status = response.status_code
-    error: dict = {}
+    error: JsonObject = {}
     try:
         body = response.json()
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
@@ -81,7 +93,7 @@ def classify(response: requests.Response | None = None, exc: BaseException | Non
     trace = error.get("fbtrace_id") if isinstance(error.get("fbtrace_id"), str) else None
     trace = trace or response.headers.get("x-fb-trace-id")
     where = f"HTTP {status}, code {code}, subcode {subcode}"
-    details = {"status": status, "code": code, "subcode": subcode, "fbtrace_id": trace}
+    details: _Details = {"status": status, "code": code, "subcode": subcode, "fbtrace_id": trace}
     if code in TOKEN_CODES:
         return TokenMetaError(f"Graph API refused the access token ({where})", **details)
     if _throttling(code) or status == 429:
@@ -139,7 +151,7 @@ class MetaClient:
     def send(
         self,
         pixel_id: str,
-        events: Sequence[dict],
+        events: Sequence[JsonObject],
         credentials: Credentials,
         test_event_code: str | None = None,
         max_read_s: float | None = None,

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from capi_relay.batch import MAX_BISECT_REQUESTS, MAX_GRAPH_CALLS
+
+if TYPE_CHECKING:
+    from capi_relay.json_types import JsonObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +74,17 @@ CredentialSource = Callable[[str, bool], Credentials]
 class Sink(Protocol):
     """The retry queue port; both methods raise when the queue cannot take the message (→ 503)."""
 
-    def retry(self, message: dict) -> None: ...
+    def retry(self, message: JsonObject) -> None: ...
 
-    def dead_letter(self, message: dict) -> None: ...
+    def dead_letter(self, message: JsonObject) -> None: ...
+
+
+class EventWarning(TypedDict):
+    """Something the relay changed or dropped in an event it sent: where and a stable code, never a value."""
+
+    index: int  # position in `data`
+    field: str  # a field path, e.g. "user_data.ph[0]"
+    code: str  # e.g. "event_time_clamped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +99,8 @@ class RelayResult:
     rejected: int  # events refused: by validation, or by Meta
     dead_lettered: int  # events Meta refused, kept in the DLQ
     event_ids: list[str]
-    warnings: list[dict]  # {"index", "field", "code"}
-    meta_errors: list[dict]  # MetaError.summary() of every Graph failure met
+    warnings: list[EventWarning]
+    meta_errors: list[JsonObject]  # MetaError.summary() of every Graph failure met
     match_keys: dict[str, int]  # em / ph / fbp / fbc / external_id / ip_ua: events carrying each
 
 

@@ -11,11 +11,14 @@ import math
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capi_relay.errors import BadRequest, FieldError, PayloadTooLarge
 from capi_relay.field_paths import KNOWN, PLACEHOLDER, safe_path
 from capi_relay.model import RelayConfig
+
+if TYPE_CHECKING:
+    from capi_relay.json_types import JsonObject
 
 _LONG_STRINGS = frozenset({"event_source_url", "referrer_url"})  # URLs: up to config.max_url
 _CONTAINERS = (dict, list)
@@ -208,7 +211,7 @@ def check_event_shape_by_walking(
     return _check_limits(event, index, config, wrapper_depth)
 
 
-def _is_plainly_valid(event: dict, config: RelayConfig, wrapper_depth: int) -> bool:
+def _is_plainly_valid(event: JsonObject, config: RelayConfig, wrapper_depth: int) -> bool:
     """True when check_event_shape would find no fault, judged by exact JSON types level by level.
 
     The event's own values and user_data's values are checked in place (the shape every event has);
@@ -241,7 +244,7 @@ def _is_plainly_valid(event: dict, config: RelayConfig, wrapper_depth: int) -> b
     return _nested_within_limits(nested, config)
 
 
-def _is_plain_user_data(user_data: dict, config: RelayConfig) -> bool:
+def _is_plain_user_data(user_data: JsonObject, config: RelayConfig) -> bool:
     """Keys and strings within max_string, lists within max_values, nothing nested: user_data's rules."""
     max_string = config.max_string
     for key, value in user_data.items():
@@ -265,7 +268,7 @@ def _is_plain_user_data(user_data: dict, config: RelayConfig) -> bool:
     return True
 
 
-def _within_limits(event: dict, config: RelayConfig, wrapper_depth: int) -> bool:
+def _within_limits(event: JsonObject, config: RelayConfig, wrapper_depth: int) -> bool:
     """Whether depth and string lengths are all within the limits (fast; _check_limits says where not)."""
     max_depth, max_string = config.max_depth, config.max_string
     if wrapper_depth + 1 > max_depth:

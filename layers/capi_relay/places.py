@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import TypedDict
 
 from capi_relay.cleaning import fold_key, keep_letters_marks, keep_letters_marks_digits
 
@@ -51,13 +52,32 @@ def normalize_city(s: str) -> str | None:
     return keep_letters_marks(s) or None
 
 
+class _Region(TypedDict):
+    names: dict[str, str]  # folded state/province name -> code
+    codes: list[str]
+
+
+class _Places(TypedDict):
+    """data/places.json, plus each region's lookup (names and codes alike -> code), built on load."""
+
+    source: str
+    countries: dict[str, str]
+    us: _Region
+    ca: _Region
+    us_lookup: dict[str, str]
+    ca_lookup: dict[str, str]
+
+
+def _lookup(table: _Region) -> dict[str, str]:
+    return {**table["names"], **{code: code for code in table["codes"]}}
+
+
 @cache
-def _places() -> dict:
+def _places() -> _Places:
     import json  # lazy, with the table itself: `import capi_relay` stays cheap
 
     with open(PLACES_FILE, encoding="utf-8") as file:
-        places = json.load(file)
-    for region in ("us", "ca"):
-        table = places[region]
-        places[f"{region}_lookup"] = {**table["names"], **{code: code for code in table["codes"]}}
+        places: _Places = json.load(file)
+    places["us_lookup"] = _lookup(places["us"])
+    places["ca_lookup"] = _lookup(places["ca"])
     return places

@@ -2,7 +2,7 @@
 and the retry policy: which attempt this is, how long to back off, when to give up (DLQ), and when
 the rest of a batch should not even be tried (Meta throttling or unreachable, the deadline near).
 
-`redeliver` sends one message; raising tells the caller nothing was settled. Once part of a message
+`redeliver_message` sends one message; raising tells the caller nothing was settled. Once part of a message
 is settled (sent, expired, refused), the rest is queued again as a new message instead, so nothing
 is sent or dead-lettered twice. `RetryBatch` decides for each record of one batch what the handler
 carries out: nothing, or "hide it for N seconds and report it failed".
@@ -40,10 +40,11 @@ from capi_relay.validate import window_s
 MAX_BACKOFF_S = 12 * 3600 - 300
 
 if TYPE_CHECKING:
+    from capi_relay.json_types import JsonObject
     from capi_relay.meta_client import MetaClient
 
 
-def is_expired(event: dict, now: float) -> bool:
+def is_expired(event: JsonObject, now: float) -> bool:
     """Meta refuses a whole request holding one event older than its window: never send those."""
     event_time = event.get("event_time")
     if isinstance(event_time, bool) or not isinstance(event_time, int | float):
@@ -61,8 +62,8 @@ def _check(message: Any) -> None:
         raise ValueError("not a capi-relay retry message")
 
 
-def redeliver(
-    message: dict,
+def redeliver_message(
+    message: JsonObject,
     *,
     client: MetaClient,
     credentials: CredentialSource,
@@ -93,7 +94,7 @@ def redeliver(
     if outcome.pending and outcome.pending_error is not None:
         if not (expired or outcome.sent or outcome.rejected or outcome.narrowed):
             raise outcome.pending_error  # nothing settled: fail the record, SQS retries it later
-        attempts = message.get("attempts") if isinstance(message.get("attempts"), int) else 1
+        attempts = found if isinstance(found := message.get("attempts"), int) else 1
         for group in outcome.pending_groups:  # a narrowed search goes on from its smaller groups
             sink.retry(
                 {
@@ -139,7 +140,7 @@ def attempt_number(receive_count: int | str, message: object) -> int:
     return max(int(receive_count), 1) + max(previous - 1, 0)
 
 
-def malformed_message(body: str, now: float) -> dict:
+def malformed_message(body: str, now: float) -> JsonObject:
     """A DLQ message for a body that is not a capi-relay retry message (put there by hand?), kept as is."""
     return {"v": 1, "body": body, "dead_letter": {"reason": "malformed", "at": int(now)}}
 
@@ -208,7 +209,7 @@ class RetryBatch:
             fetch_s=self.credentials_read_s,
         )
         try:
-            result = redeliver(
+            result = redeliver_message(
                 message,
                 client=self.client,
                 credentials=self.credentials,
@@ -232,7 +233,7 @@ class RetryBatch:
         )
 
     def _failed(
-        self, message: dict, receive_count: int | str, error: Unsettled, now: float, new: bool
+        self, message: JsonObject, receive_count: int | str, error: Unsettled, now: float, new: bool
     ) -> RecordOutcome:
         attempt = attempt_number(receive_count, message)
         errors = [error] if new and not isinstance(error, DeliveryStopped) else []

@@ -31,29 +31,31 @@ from capi_relay.delivery import (
 from capi_relay.enrich import enrich_event
 from capi_relay.errors import BadRequest, FieldError, QueueUnavailable
 from capi_relay.field_paths import PLACEHOLDER, USER_DATA_FIELDS, safe_path
-from capi_relay.model import CredentialSource, IngestRequest, RelayConfig, RelayResult, Sink
-from capi_relay.normalize import normalize_user_data
+from capi_relay.model import CredentialSource, EventWarning, IngestRequest, RelayConfig, RelayResult, Sink
+from capi_relay.normalize import Memo, normalize_user_data
 from capi_relay.parse import parse_body
 from capi_relay.privacy_filter import filter_event
 from capi_relay.validate import validate_event
 
 if TYPE_CHECKING:
+    from capi_relay.errors import PermanentMetaError
+    from capi_relay.json_types import JsonObject
     from capi_relay.meta_client import MetaClient
 
 MATCH_KEYS = ("em", "ph", "fbp", "fbc", "external_id")
 
 
 def prepare_event(
-    event: dict,
+    event: JsonObject,
     index: int,
     request: IngestRequest,
     config: RelayConfig,
     now: float,
     consent: Consent,
-    memo: dict | None = None,
+    memo: Memo | None = None,
     *,
     browser: bool = False,
-) -> tuple[dict, list[dict], list[FieldError]]:
+) -> tuple[JsonObject, list[EventWarning], list[FieldError]]:
     """One event made ready for Meta: (event, warnings {"index", "field", "code"}, errors).
 
     `memo` is normalize_user_data's: one dict for all the events of a request, dropped with it.
@@ -70,7 +72,9 @@ def prepare_event(
     event = apply_consent(event, consent, config)
     user_data, dropped = normalize_user_data(event["user_data"], config.default_region, memo=memo)
     event["user_data"] = user_data
-    warnings = [{"index": index, "field": w["field"], "code": w["code"]} for w in found] if found else []
+    warnings: list[EventWarning] = (
+        [{"index": index, "field": w["field"], "code": w["code"]} for w in found] if found else []
+    )
     if dropped:
         warnings += [
             {"index": index, "field": _user_data_path(w["field"]), "code": w["code"]} for w in dropped
@@ -102,7 +106,7 @@ def _pixel(body_pixel: object, query_pixel: str | None, config: RelayConfig) -> 
     return choose_pixel(body_pixel if body_pixel not in (None, "") else query_pixel, config.pixel_ids)
 
 
-def count_match_keys(events: Sequence[dict]) -> dict[str, int]:
+def count_match_keys(events: Sequence[JsonObject]) -> dict[str, int]:
     """How many events carry each identifier Meta matches on (for the match-quality metric)."""
     # unrolled over MATCH_KEYS: one bound get and local counters, run once per event of a batch
     em = ph = fbp = fbc = external_id = ip_ua = 0
@@ -123,7 +127,7 @@ def count_match_keys(events: Sequence[dict]) -> dict[str, int]:
     return {"em": em, "ph": ph, "fbp": fbp, "fbc": fbc, "external_id": external_id, "ip_ua": ip_ua}
 
 
-def relay(
+def relay_request(
     request: IngestRequest,
     *,
     config: RelayConfig,
@@ -157,10 +161,10 @@ def relay(
     consent = read_consent(consent_body, request.headers)
     errors = list(parsed.errors)
     refused = {e.index for e in errors}
-    warnings: list[dict] = []
+    warnings: list[EventWarning] = []
     indexes: list[int] = []
-    ready: list[dict] = []
-    memo: dict = {}  # values normalized for this request's events; never kept beyond it
+    ready: list[JsonObject] = []
+    memo: Memo = {}  # values normalized for this request's events; never kept beyond it
     for index, raw in enumerate(parsed.events):
         if index in refused:
             continue
@@ -188,7 +192,9 @@ def relay(
     return _result(parsed.events, indexes, ready, outcome, errors, warnings, sender, dead_lettered)
 
 
-def _queue(ready: list[dict], outcome: Delivery, base: dict, config: RelayConfig, sink: Sink) -> None:
+def _queue(
+    ready: list[JsonObject], outcome: Delivery, base: JsonObject, config: RelayConfig, sink: Sink
+) -> None:
     try:
         for group in outcome.pending_groups:
             for message in messages(base, [ready[i] for i in group], config.max_message_bytes):
@@ -198,7 +204,7 @@ def _queue(ready: list[dict], outcome: Delivery, base: dict, config: RelayConfig
 
 
 def _dead_letter(
-    ready: list[dict], outcome: Delivery, base: dict, config: RelayConfig, sink: Sink, now: float
+    ready: list[JsonObject], outcome: Delivery, base: JsonObject, config: RelayConfig, sink: Sink, now: float
 ) -> int:
     count = 0
     try:
@@ -218,7 +224,7 @@ def _rejection(index: int, error: object) -> FieldError:
     return FieldError(index, "event", "meta_rejected", message)
 
 
-def _error_dict(error: FieldError, refusals: dict) -> dict:
+def _error_dict(error: FieldError, refusals: dict[int | None, PermanentMetaError]) -> JsonObject:
     body = error.to_dict()
     meta = refusals.get(error.index) if error.code == "meta_rejected" else None
     if meta is not None:
@@ -227,12 +233,12 @@ def _error_dict(error: FieldError, refusals: dict) -> dict:
 
 
 def _result(
-    events: list,
+    events: list[Any],
     indexes: list[int],
-    ready: list[dict],
+    ready: list[JsonObject],
     outcome: Delivery,
     errors: list[FieldError],
-    warnings: list[dict],
+    warnings: list[EventWarning],
     sender: Sender,
     dead_lettered: int,
 ) -> RelayResult:
@@ -255,7 +261,9 @@ def _result(
         body = {}
     body["warnings"] = warnings
     if errors:
-        refusals = {indexes[position]: error for position, error in outcome.rejected}
+        refusals: dict[int | None, PermanentMetaError] = {
+            indexes[position]: error for position, error in outcome.rejected
+        }
         body["errors"] = [_error_dict(e, refusals) for e in errors]
     return RelayResult(
         status=status,

@@ -9,10 +9,13 @@ from __future__ import annotations
 import math
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from capi_relay.errors import FieldError
+
+if TYPE_CHECKING:
+    from capi_relay.json_types import JsonObject
 
 # fmt: off
 # Meta's standard events; their names are case-sensitive ("purchase" is a custom event there).
@@ -42,7 +45,7 @@ DPO_COUNTRIES = (0, 1)  # 0: Meta geolocates; 1: the United States
 DPO_STATES = (0, 1000)  # 0: Meta geolocates; 1000: California
 # fmt: on
 _CURRENCY_FILE = Path(__file__).with_name("data") / "iso4217_currencies.txt"
-_EMPTY = (None, "", [])  # a customer-information key holding one of these does not count
+_EMPTY: tuple[object, ...] = (None, "", [])  # a customer-information key holding one of these does not count
 _WEB_PREFIXES = ("https://", "http://")
 
 
@@ -62,7 +65,7 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def validate_event(event: dict, index: int, now: float) -> list[FieldError]:
+def validate_event(event: JsonObject, index: int, now: float) -> list[FieldError]:
     """Every reason Meta would refuse this event (empty when it would take it)."""
     errors: list[FieldError] = []
 
@@ -155,7 +158,7 @@ def _is_web_url_by_urlsplit(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
-def _money(custom: dict, error: Any, required: bool = False) -> None:
+def _money(custom: JsonObject, error: Any, required: bool = False) -> None:
     value, currency = custom.get("value"), custom.get("currency")
     if value is None and required:
         error("custom_data.value", "value_required", "Purchase events need a numeric value")
@@ -167,7 +170,7 @@ def _money(custom: dict, error: Any, required: bool = False) -> None:
         error("custom_data.currency", "currency_invalid", "must be an ISO 4217 code such as USD or EUR")
 
 
-def _has_customer_information(user_data: dict) -> bool:
+def _has_customer_information(user_data: JsonObject) -> bool:
     for key, value in user_data.items():  # a dozen keys at most, usually stopping at the first
         if key in CUSTOMER_KEYS and value not in _EMPTY:
             return True
@@ -179,7 +182,7 @@ _PRIVACY_FIELDS = frozenset(
 )
 
 
-def _privacy(event: dict, error: Any) -> None:
+def _privacy(event: JsonObject, error: Any) -> None:
     if _PRIVACY_FIELDS.isdisjoint(event):  # most events send none of them: nothing to check
         return
     opt_out = event.get("opt_out")

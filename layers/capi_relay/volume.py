@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from capi_relay.json_types import JsonObject
 
 HOUR_S = 3600
 WEEK_S = 7 * 24 * HOUR_S
@@ -33,7 +37,7 @@ class VolumeChange:
     baseline: float
     change_percent: float | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JsonObject:
         return {
             "current": _count(self.current),
             "baseline": _count(self.baseline),

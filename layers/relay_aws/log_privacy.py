@@ -53,7 +53,7 @@ def mask(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def dumps(record: dict) -> str:
+def dumps(record: Mapping[str, object]) -> str:
     """Powertools' `json_serializer`: the record masked, then compact JSON like Powertools' own."""
     return json.dumps(mask(record), default=str, separators=(",", ":"), ensure_ascii=False)
 
@@ -77,8 +77,9 @@ def logger(**options: Any) -> Any:
         options.setdefault(key, None)
     log = Logger(json_serializer=dumps, **options)
     formatter = log.registered_formatter
+    # Powertools' own formatter (the one a Logger makes) is the one that has a serializer to swap
     if isinstance(formatter, LambdaPowertoolsFormatter) and formatter.json_serializer is not dumps:
-        formatter.json_serializer = dumps  # type: ignore[assignment]  # declared as taking a LogRecord
+        formatter.json_serializer = dumps
     log_format = getattr(formatter, "log_format", None)
     if isinstance(log_format, dict):
         for key in OMITTED_KEYS:

@@ -1,7 +1,7 @@
 """Safe on the open internet (issue 14): closed by default, a browser's capability for Origin-only callers,
 no raw PII past the handler, unsigned inputs refused on signed requests, no 5xx for any body.
 
-Every test goes through relay(), the production path, against the Graph sandbox over real HTTP.
+Every test goes through relay_request(), the production path, against the Graph sandbox over real HTTP.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from capi_relay import relay
+from capi_relay import relay_request
 from capi_relay.auth import sign
 from capi_relay.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 from capi_relay.model import IngestRequest, RelayConfig
@@ -47,7 +47,9 @@ def send(payload: object, client, tokens, sink, config: RelayConfig, **headers: 
         source_ip="198.51.100.23",
         query=query,  # type: ignore[arg-type]
     )
-    return relay(request, config=config, client=client, credentials=tokens, sink=sink, now=time.time())
+    return relay_request(
+        request, config=config, client=client, credentials=tokens, sink=sink, now=time.time()
+    )
 
 
 def codes(error) -> list[tuple]:

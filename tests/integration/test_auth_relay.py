@@ -1,6 +1,6 @@
-"""Who may send, through the production path relay(): keys, signatures, origins, the open flag.
+"""Who may send, through the production path relay_request(): keys, signatures, origins, the open flag.
 
-Integration: relay() reaches the Graph sandbox over HTTP for an admitted request.
+Integration: relay_request() reaches the Graph sandbox over HTTP for an admitted request.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from capi_relay import relay
+from capi_relay import relay_request
 from capi_relay.auth import (
     sign,
 )
@@ -57,7 +57,7 @@ def authenticate(client, tokens):
 
     def admit(request: IngestRequest, config: RelayConfig, now: float) -> int:
         try:
-            return relay(
+            return relay_request(
                 request, config=config, client=client, credentials=tokens, sink=RecordingSink(), now=now
             ).status
         except (Unauthorized, Forbidden):

@@ -1,4 +1,4 @@
-"""redeliver(): one retry message resent through the Graph sandbox, per docs/CONTRACTS.md."""
+"""redeliver_message(): one retry message resent through the Graph sandbox, per docs/CONTRACTS.md."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from capi_relay import redeliver
+from capi_relay import redeliver_message
 from capi_relay.errors import TokenMetaError, TransientMetaError
 from capi_relay.hashing import sha256_hex
 from capi_relay.redeliver import RetryBatch, RetryPolicy, attempt_number
@@ -47,7 +47,7 @@ def message(*events: dict, attempts: int = 1, test_event_code: str | None = None
 
 
 def resend(msg: dict, client, tokens, sink):
-    return redeliver(msg, client=client, credentials=tokens, sink=sink, now=time.time())
+    return redeliver_message(msg, client=client, credentials=tokens, sink=sink, now=time.time())
 
 
 def test_queued_events_are_sent(graph_sandbox, client, tokens, sink):

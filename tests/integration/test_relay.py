@@ -1,4 +1,4 @@
-"""relay(): the ingest use case end to end against the Graph sandbox over real HTTP."""
+"""relay_request(): the ingest use case end to end against the Graph sandbox over real HTTP."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capi_relay import relay
+from capi_relay import relay_request
 from capi_relay.errors import (
     BadRequest,
     Forbidden,
@@ -63,7 +63,7 @@ def request(payload: object, **changes: object) -> IngestRequest:
 
 
 def run(payload: object, client, tokens, sink, config: RelayConfig = CONFIG, **changes):
-    return relay(
+    return relay_request(
         request(payload, **changes),
         config=config,
         client=client,

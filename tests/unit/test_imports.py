@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,19 +84,66 @@ def test_every_module_imports_without_aws_libraries_or_network():
         found["modules"]
     )
     assert found["aws"] == []
-    assert found["public"]["relay"] == "function" and found["public"]["redeliver"] == "function"
+    assert (
+        found["public"]["relay_request"] == "function" and found["public"]["redeliver_message"] == "function"
+    )
     assert found["public"]["MetaClient"] == "type" and found["public"]["BadRequest"] == "type"
 
 
-def test_relay_stays_the_function_after_its_module_is_imported():
-    # Given the submodule capi_relay.relay imported first (Python binds it on the package)
+@pytest.mark.parametrize("modules_first", [True, False], ids=["modules-first", "names-first"])
+def test_use_case_functions_and_their_modules_both_import_in_either_order(modules_first):
+    # Given the submodules and the package's lazy names, imported in either order
+    # (Python binds a submodule on its package when it loads it: the names must not collide)
     found = run(
-        """
+        f"""
+        import importlib
+        import capi_relay
+
+        def modules():
+            return {{n: type(importlib.import_module(f"capi_relay.{{n}}")).__name__
+                     for n in ("relay", "redeliver")}}
+
+        def names():
+            return {{n: getattr(capi_relay, n).__name__ for n in ("relay_request", "redeliver_message")}}
+
+        first, second = (modules, names) if {modules_first!r} else (names, modules)
+        first()
+        second()
         import capi_relay.relay, capi_relay.redeliver
-        from capi_relay import relay, redeliver
-        print(json.dumps({"relay": callable(relay) and relay.__name__,
-                          "redeliver": callable(redeliver) and redeliver.__name__}))
+        from capi_relay import relay_request, redeliver_message
+        print(json.dumps({{"names": names(), "modules": modules(),
+                          "attrs": [type(capi_relay.relay).__name__, type(capi_relay.redeliver).__name__],
+                          "same": relay_request is capi_relay.relay.relay_request
+                                  and redeliver_message is capi_relay.redeliver.redeliver_message}}))
         """
     )
-    # Then the package's names are still the use-case functions
-    assert found == {"relay": "relay", "redeliver": "redeliver"}
+    # Then the functions are the use cases and the package's attributes are their modules
+    assert found == {
+        "names": {"relay_request": "relay_request", "redeliver_message": "redeliver_message"},
+        "modules": {"relay": "module", "redeliver": "module"},
+        "attrs": ["module", "module"],
+        "same": True,
+    }
+
+
+def test_type_checkers_see_every_lazy_name_from_the_module_that_loads_it():
+    # Given the package's lazy names and the imports it shows type checkers (never run)
+    source = (ROOT / "layers" / "capi_relay" / "__init__.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    guarded = next(
+        node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    shown = {
+        alias.name: node.module.removeprefix("capi_relay.")
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+        if alias.asname == alias.name  # `X as X`: re-exported under strict mypy
+    }
+    exports = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "_EXPORTS"
+    )
+    # Then both say the same thing: what mypy checks is what __getattr__ loads
+    assert shown == exports
