@@ -143,7 +143,8 @@ def parse_body(body: bytes, config: RelayConfig) -> ParsedBody:
     test_event_code = top.pop("test_event_code", None)
     pixel_id = top.pop("pixel_id", None)
     consent = top.pop("consent", None)  # request-wide, never sent to Meta
-    options = {name: top.pop(name) for name in REQUEST_OPTIONS if top.get(name) is not None}
+    options = {name: top.pop(name) for name in REQUEST_OPTIONS if name in top}
+    options = {name: value for name, value in options.items() if value is not None}  # null: absent
     if "data" in top:
         events = top["data"]
         if not isinstance(events, list):
