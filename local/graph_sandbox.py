@@ -48,6 +48,7 @@ _PAGE_CSP = (
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _KEEP_DELIVERIES = 20000
+_REQUEST_OPTIONS = ("partner_agent", "namespace_id", "upload_tag", "upload_id", "upload_source")
 _PATH = re.compile(r"/(v\d+\.\d+)/([^/]+)/events/?")
 _FAULT_KINDS = ("5xx", "timeout", "rate_limit", "token", "reject", "slow")
 _NUMBER_KEYS = ("rate", "delay_s")
@@ -412,6 +413,8 @@ class GraphSandbox:
             "token_in_query": token_in_query,
             "fbtrace_id": fbtrace_id,
             "fault": None,
+            # Meta's request-level parameters as they arrived (partner_agent, upload_tag, …)
+            "options": {k: params[k] for k in _REQUEST_OPTIONS if k in params},
         }
         meta = {"now": now, "fbtrace_id": fbtrace_id, "version": version}
         fault: Fault | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -80,10 +80,12 @@ class Sender:
         credentials: CredentialSource,
         test_event_code: str | None,
         limits: Limits | None = None,
+        options: Mapping[str, str] | None = None,
     ) -> None:
         self.client = client
         self.pixel_id = pixel_id
         self.test_event_code = test_event_code
+        self.options = options  # Meta's request-level parameters (model.REQUEST_OPTIONS)
         self.limits = limits or Limits()
         self._source = credentials
         self._credentials: Credentials | None = None
@@ -102,7 +104,9 @@ class Sender:
 
     def _send(self, events: Sequence[JsonObject], credentials: Credentials) -> MetaResponse:
         read_s = self.limits.take_call(self.client.timeout[0])
-        return self.client.send(self.pixel_id, events, credentials, self.test_event_code, max_read_s=read_s)
+        return self.client.send(
+            self.pixel_id, events, credentials, self.test_event_code, max_read_s=read_s, options=self.options
+        )
 
     def __call__(self, events: Sequence[JsonObject]) -> MetaResponse:
         if self._credentials is None:
@@ -196,12 +200,14 @@ def retry_message(
     error: Unsettled | None,
     first_failure: int,
     attempts: int,
+    options: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A retry-queue message (docs/CONTRACTS.md): hashed, ready-to-send events only."""
     return {
         "v": MESSAGE_VERSION,
         "pixel_id": pixel_id,
         "test_event_code": test_event_code,
+        **(options or {}),  # partner_agent, upload_tag, …: top-level keys only when the caller sent them
         "data": events,
         "first_failure": first_failure,
         "attempts": attempts,

@@ -33,6 +33,7 @@ REQUEST_FIELDS = frozenset({
     "body", "data", "request", "event", "pixel_id", "test_event_code", "consent", "headers", "query",
     "ad_user_data", "ad_storage", "ad_personalization", "limited_data_use",
     "origin", "referer", "x-api-key", "x-capi-signature", "x-capi-timestamp", "x-capi-consent", "sec-gpc",
+    "partner_agent", "namespace_id", "upload_tag", "upload_id", "upload_source",
 })
 # fmt: on
 KNOWN = EVENT_FIELDS | USER_DATA_FIELDS | CUSTOM_DATA_FIELDS | REQUEST_FIELDS

@@ -21,14 +21,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from capi_relay.errors import BadRequest, FieldError, PayloadTooLarge, Unauthorized
-from capi_relay.model import IngestRequest, RelayConfig
+from capi_relay.model import REQUEST_OPTIONS, IngestRequest, RelayConfig
 
 RELAY_PATH = "/events"
 _GRAPH_PATH = re.compile(r"/+(v\d{1,3}\.\d{1,3})/([^/]{1,64})/events/?")  # "//v…": a base URL ending in "/"
 _PIXEL = re.compile(r"\d{1,32}")
 # Meta's user, page and system-user tokens start with "EAA"; app tokens are "{app_id}|{secret}".
 _META_TOKEN = re.compile(r"EAA[A-Za-z0-9]{20,}|\d{5,}\|[A-Za-z0-9_-]{10,}")
-_OPTIONAL = ("partner_agent", "namespace_id", "upload_tag", "upload_id", "upload_source")
 _PASS_HEADERS = ("origin", "referer", "sec-gpc", "x-capi-consent")
 _MAX_FIELDS = 2000  # form fields: data[0..999] plus a few options; more is an attack, not a client
 _INDEXED = re.compile(r"data\[(\d{1,4})\]")
@@ -73,10 +72,10 @@ def relay_request(request: IngestRequest, raw_path: str, config: RelayConfig) ->
     code = params.get("test_event_code")
     if code not in (None, ""):
         body["test_event_code"] = code  # the relay's parser checks its type and length
-    for name in _OPTIONAL:  # accepted as Meta does; the relay does not forward them (docs/graph-endpoint.md)
+    for name in REQUEST_OPTIONS:  # forwarded to Meta as test_event_code is; the relay's parser checks them
         value = params.get(name)
-        if value is not None and not (isinstance(value, str) and len(value) <= config.max_string):
-            raise _invalid(name, f"{name}_invalid", f"{name} must be a string")
+        if value not in (None, ""):
+            body[name] = value
     headers = {name: request.headers[name] for name in _PASS_HEADERS if name in request.headers}
     headers["content-type"] = "application/json"
     if token is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -24,7 +24,7 @@ from capi_relay.errors import (
     TokenMetaError,
     TransientMetaError,
 )
-from capi_relay.model import Credentials
+from capi_relay.model import REQUEST_OPTIONS, Credentials
 
 if TYPE_CHECKING:
     from capi_relay.json_types import JsonObject
@@ -155,6 +155,7 @@ class MetaClient:
         credentials: Credentials,
         test_event_code: str | None = None,
         max_read_s: float | None = None,
+        options: Mapping[str, str] | None = None,
     ) -> MetaResponse:
         """Send ≤ 1000 ready (hashed) events; raise Transient-, Token- or PermanentMetaError.
 
@@ -166,6 +167,8 @@ class MetaClient:
             payload["appsecret_proof"] = appsecret_proof(credentials.access_token, credentials.app_secret)
         if test_event_code:
             payload["test_event_code"] = test_event_code
+        if options:  # partner_agent, upload_tag, …: only Meta's own names, never data or access_token
+            payload.update((name, options[name]) for name in REQUEST_OPTIONS if options.get(name))
         body = _ENCODER.encode(payload).encode()
         url = f"{self.graph_url}/{self.api_version}/{pixel_id}/events"
         try:

@@ -112,3 +112,13 @@ class RedeliveryResult:
     dead_lettered: int
     requeued: int = 0  # events sent back to the retry queue after partial progress
     unsettled: Any = None  # why those were not sent (a MetaError or NotSent), for the retry policy
+
+
+# Meta's request-level Conversions API parameters: request-wide like test_event_code, carried from the
+# caller to Meta and through the retry queue. Not about the customer (never PII), yet never logged.
+REQUEST_OPTIONS = ("partner_agent", "namespace_id", "upload_tag", "upload_id", "upload_source")
+
+
+def request_options(source: Mapping[str, Any]) -> dict[str, str]:
+    """The request options a parsed body or retry message holds (old messages hold none)."""
+    return {name: value for name in REQUEST_OPTIONS if isinstance(value := source.get(name), str) and value}

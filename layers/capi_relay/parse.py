@@ -10,12 +10,12 @@ import json
 import math
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from capi_relay.errors import BadRequest, FieldError, PayloadTooLarge
 from capi_relay.field_paths import KNOWN, PLACEHOLDER, safe_path
-from capi_relay.model import RelayConfig
+from capi_relay.model import REQUEST_OPTIONS, RelayConfig
 
 if TYPE_CHECKING:
     from capi_relay.json_types import JsonObject
@@ -35,6 +35,7 @@ class ParsedBody:
     test_event_code: str | None
     pixel_id: str | int | None
     consent: Any  # the top-level "consent" object, unread (capi_relay.consent reads it)
+    options: dict[str, str] = field(default_factory=dict)  # partner_agent, upload_tag, …: for Meta
 
 
 def _reject_constant(name: str) -> float:
@@ -145,6 +146,8 @@ def parse_body(body: bytes, config: RelayConfig) -> ParsedBody:
     test_event_code = top.pop("test_event_code", None)
     pixel_id = top.pop("pixel_id", None)
     consent = top.pop("consent", None)  # request-wide, never sent to Meta
+    options = {name: top.pop(name) for name in REQUEST_OPTIONS if name in top}
+    options = {name: value for name, value in options.items() if value is not None}  # null: absent
     if "data" in top:
         events = top["data"]
         if not isinstance(events, list):
@@ -168,6 +171,7 @@ def parse_body(body: bytes, config: RelayConfig) -> ParsedBody:
         )
     if pixel_id is not None and (isinstance(pixel_id, bool) or not isinstance(pixel_id, str | int)):
         request_errors.append(FieldError(None, "pixel_id", "pixel_id_invalid", "must be a string of digits"))
+    request_errors += _option_errors(options, config)
     if request_errors:
         raise BadRequest(request_errors)
     errors = []
@@ -175,7 +179,21 @@ def parse_body(body: bytes, config: RelayConfig) -> ParsedBody:
         error = check_event_shape(event, index, config, wrapper_depth)
         if error is not None:
             errors.append(error)
-    return ParsedBody(events, errors, test_event_code, pixel_id, consent)
+    return ParsedBody(events, errors, test_event_code, pixel_id, consent, options)
+
+
+def _option_errors(options: dict[str, Any], config: RelayConfig) -> list[FieldError]:
+    """Meta's request-level parameters: non-empty strings; the error names the field, never the value."""
+    return [
+        FieldError(
+            None,
+            name,
+            f"{name}_invalid",
+            f"must be a non-empty string of at most {config.max_string} characters",
+        )
+        for name, value in options.items()
+        if not (isinstance(value, str) and 0 < len(value) <= config.max_string)
+    ]
 
 
 def check_event_shape(

@@ -32,7 +32,7 @@ from capi_relay.errors import (
     NotSent,
     ThrottledMetaError,
 )
-from capi_relay.model import CredentialSource, RedeliveryResult, Sink
+from capi_relay.model import CredentialSource, RedeliveryResult, Sink, request_options
 from capi_relay.validate import window_s
 
 # a message's backoff is its visibility timeout; SQS allows at most 12 h after it was received, the
@@ -83,7 +83,8 @@ def redeliver_message(
         dead_lettered += len(expired)
     if not fresh:
         return RedeliveryResult(sent=0, dead_lettered=dead_lettered)
-    sender = Sender(client, message["pixel_id"], credentials, message.get("test_event_code"), limits)
+    options = request_options(message)  # none in messages queued before they were carried
+    sender = Sender(client, message["pixel_id"], credentials, message.get("test_event_code"), limits, options)
     outcome = deliver(fresh, sender, max_bisect_requests)
     for error, positions in rejected_groups(outcome):
         sink.dead_letter(

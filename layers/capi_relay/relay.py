@@ -183,9 +183,11 @@ def relay_request(
     limits = Limits(
         config.max_graph_calls, remaining, reserve_s=config.queue_write_s, fetch_s=config.credentials_read_s
     )
-    sender = Sender(client, pixel_id, credentials, parsed.test_event_code, limits)
+    sender = Sender(client, pixel_id, credentials, parsed.test_event_code, limits, parsed.options)
     outcome = deliver(ready, sender, config.max_bisect_requests)
-    base = retry_message(pixel_id, parsed.test_event_code, [], outcome.pending_error, int(now), 1)
+    base = retry_message(
+        pixel_id, parsed.test_event_code, [], outcome.pending_error, int(now), 1, parsed.options
+    )
     _queue(ready, outcome, base, config, sink)
     dead_lettered = _dead_letter(ready, outcome, base, config, sink, now)
     errors += [_rejection(indexes[position], error) for position, error in outcome.rejected]

@@ -200,6 +200,100 @@ def test_python_sdk_events_queued_for_retry_count_as_received(locked, sdk, graph
     assert sorted(queued) == ["ord-q1", "ord-q2"]
 
 
+OPTIONS = {
+    "partner_agent": "woo-capi-7.1.0-canary",
+    "namespace_id": "ns-canary-5521",
+    "upload_tag": "store-upload-canary",
+    "upload_id": "upload-canary-88",
+    "upload_source": "server-canary",
+}
+
+
+def graph_calls(graph_sandbox) -> list[dict]:
+    """The request-level parameters of each Graph call the sandbox answered 200 or failed."""
+    return [r["options"] for r in graph_sandbox.requests()]
+
+
+def test_python_sdk_request_level_parameters_reach_meta_and_are_not_logged(
+    locked, sdk, graph_sandbox, capsys
+):
+    init_sdk(API_KEY)
+    request = EventRequest(pixel_id=PIXEL_ID, events=[purchase("ord-o1")], **OPTIONS)
+    assert request.execute().events_received == 1
+    assert graph_calls(graph_sandbox) == [OPTIONS]
+    logged = capsys.readouterr()
+    assert not [v for v in OPTIONS.values() if v in logged.out + logged.err], logged
+
+
+def test_python_sdk_request_level_parameters_survive_the_retry_queue(
+    locked, sdk, graph_sandbox, local_aws, handlers, capsys
+):
+    # Given Meta failing once: the SDK's events wait in the retry queue, the parameters with them
+    graph_sandbox.add_fault({"kind": "5xx", "count": 1})
+    init_sdk(API_KEY)
+    request = EventRequest(pixel_id=PIXEL_ID, events=[purchase("ord-r1"), purchase("ord-r2")], **OPTIONS)
+    assert request.execute().events_received == 2
+    [queued] = [m["json"] for m in local_aws.messages("retry")]
+    assert {name: queued.get(name) for name in OPTIONS} == OPTIONS
+    # When the retry function redelivers the message
+    assert handlers.retry(handlers.receive()) == {"batchItemFailures": []}
+    # Then the redelivered Graph request carries them, like the first (failed) one did
+    assert graph_calls(graph_sandbox) == [OPTIONS, OPTIONS]
+    assert sorted(r["event"]["event_id"] for r in graph_sandbox.events()) == ["ord-r1", "ord-r2"]
+    logged = capsys.readouterr()
+    assert not [v for v in OPTIONS.values() if v in logged.out + logged.err], logged
+
+
+def test_a_retry_message_queued_without_request_parameters_is_still_delivered(
+    locked, relay_url, graph_sandbox, local_aws, handlers
+):
+    # Given a message as older relays queued it: test_event_code only
+    graph_sandbox.add_fault({"kind": "5xx", "count": 1})
+    assert post(relay_url, json={"data": [event_dict("ord-old")], "access_token": API_KEY}).status_code == 200
+    [queued] = [m["json"] for m in local_aws.messages("retry")]
+    assert not set(OPTIONS) & set(queued)
+    # When it is redelivered, it reaches Meta without any
+    assert handlers.retry(handlers.receive()) == {"batchItemFailures": []}
+    assert graph_calls(graph_sandbox)[-1] == {}
+    assert [r["event"]["event_id"] for r in graph_sandbox.events()] == ["ord-old"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("partner_agent", 7), ("upload_tag", ["a"]), ("namespace_id", {"x": 1}), ("upload_id", "u" * 2049)],
+)
+def test_a_wrong_request_parameter_is_code_100_naming_it(locked, relay_url, graph_sandbox, name, value):
+    response = post(relay_url, json={"data": [event_dict()], "access_token": API_KEY, name: value})
+    error = assert_meta_error(response, 100)
+    assert name in error["message"] and error["error_data"]["errors"][0]["field"] == name
+    assert graph_sandbox.requests() == []
+
+
+def test_request_parameters_at_the_top_of_post_events_reach_meta(open_relay, relay_url, graph_sandbox):
+    body = {"data": [event_dict("ord-top")], **OPTIONS}
+    response = requests.post(f"{relay_url}/events", json=body, timeout=10)
+    assert response.status_code == 200 and response.json()["event_ids"] == ["ord-top"]
+    assert graph_calls(graph_sandbox) == [OPTIONS]
+    # a single-event body carries them too, beside the event's own fields
+    response = requests.post(
+        f"{relay_url}/events", json={**event_dict("ord-one"), "upload_tag": "t1"}, timeout=10
+    )
+    assert response.status_code == 200
+    assert graph_calls(graph_sandbox)[-1] == {"upload_tag": "t1"}
+
+
+@pytest.mark.parametrize("value", [7, "", True, ["x"], "x" * 2049])
+def test_post_events_with_a_wrong_request_parameter_is_a_400_naming_it(
+    open_relay, relay_url, graph_sandbox, value
+):
+    body = {"data": [event_dict()], "namespace_id": value}
+    response = requests.post(f"{relay_url}/events", json=body, timeout=10)
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("namespace_id", "namespace_id_invalid")
+    assert graph_sandbox.requests() == []
+
+
 def test_python_sdk_unknown_pixel_is_code_100(locked, sdk, graph_sandbox):
     init_sdk(API_KEY)
     with pytest.raises(FacebookRequestError) as raised:
@@ -258,6 +352,9 @@ def test_test_event_code_in_a_form_reaches_meta(locked, relay_url, graph_sandbox
     form |= {"partner_agent": "woo-1.2", "namespace_id": "ns", "upload_tag": "t", "appsecret_proof": "x"}
     assert post(relay_url, data=form).status_code == 200
     assert graph_sandbox.events()[0]["test_event_code"] == "TEST99"
+    assert graph_calls(graph_sandbox) == [
+        {"partner_agent": "woo-1.2", "namespace_id": "ns", "upload_tag": "t"}
+    ]
 
 
 def test_missing_key_on_a_locked_relay_is_code_104(locked, relay_url, graph_sandbox):

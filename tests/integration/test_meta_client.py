@@ -45,6 +45,15 @@ def test_test_event_code_is_passed_through(client, scripted_graph):
     assert scripted_graph.requests[0]["json"]["test_event_code"] == "TEST123"
 
 
+def test_request_level_options_are_sent_and_cannot_replace_data_or_token(client, scripted_graph):
+    # Given Meta's request-level parameters, and keys a careless caller might slip in beside them
+    options = {"partner_agent": "woo-1", "upload_tag": "t", "access_token": "EAA-stolen", "data": "[]"}
+    client.send("1234", EVENTS, Credentials(TOKEN), options=options)
+    # Then Meta gets the parameters, with the relay's own events and token untouched
+    body = scripted_graph.requests[0]["json"]
+    assert body == {"data": EVENTS, "access_token": TOKEN, "partner_agent": "woo-1", "upload_tag": "t"}
+
+
 def test_appsecret_proof_is_accepted_by_a_graph_that_checks_it():
     # Given a Graph sandbox that requires appsecret_proof for this app secret
     with GraphSandbox(token=TOKEN, pixels=["1234"], app_secret="app-secret-1") as graph:

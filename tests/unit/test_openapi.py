@@ -17,7 +17,7 @@ from openapi_spec_validator import validate
 
 from capi_relay import auth, consent, errors, graph_shape, normalize, parse
 from capi_relay import validate as domain_validate
-from capi_relay.model import IngestRequest, RelayConfig
+from capi_relay.model import REQUEST_OPTIONS, IngestRequest, RelayConfig
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 LIMITS = RelayConfig()  # the domain's defaults are the deployment's limits
@@ -256,6 +256,21 @@ def test_bodies_the_relay_refuses_are_invalid_in_the_spec(body):
     assert not validator("Body").is_valid(body)
 
 
+def test_request_options_are_documented_where_the_parser_reads_them():
+    # Given a batch and a single event carrying Meta's request-level parameters
+    options = {name: f"{name}-value" for name in REQUEST_OPTIONS}
+    batch = {"data": [{"event_name": "Lead"}], **options}
+    single = {"event_name": "Lead", **options}
+    for body in (batch, single):
+        # Then the spec takes them, and the parser keeps them for Meta
+        validator("Body").validate(body)
+        assert parse.parse_body(json.dumps(body).encode(), LIMITS).options == options
+        # ... and neither takes one that is not a string
+        assert not validator("Body").is_valid({**body, "upload_tag": 7})
+        with pytest.raises(errors.BadRequest):
+            parse.parse_body(json.dumps({**body, "upload_tag": 7}).encode(), LIMITS)
+
+
 # --- the Graph door: POST /{version}/{pixel_id}/events -------------------------------------------------
 
 
@@ -272,7 +287,7 @@ def test_graph_parameters_are_the_ones_graph_shape_reads():
         "access_token",
         "appsecret_proof",
         "test_event_code",
-        *graph_shape._OPTIONAL,
+        *REQUEST_OPTIONS,
     }
     assert {"access_token"} == {
         s["name"] for s in spec()["components"]["securitySchemes"].values() if s["in"] == "query"
@@ -293,6 +308,7 @@ def test_graph_example_is_what_graph_shape_turns_into_a_relay_body():
     body = json.loads(relayed.body)
     validator("Body").validate(body)
     assert body["pixel_id"] == "1234567890" and body["data"][0]["event_name"] == "Purchase"
+    assert body["partner_agent"] == form["partner_agent"]  # forwarded to Meta, not dropped
     assert relayed.headers["x-api-key"] == form["access_token"]
 
 

@@ -58,6 +58,22 @@ def test_options_on_a_single_event_are_taken_off_the_event():
     assert (parsed.test_event_code, parsed.pixel_id) == ("T1", 1234)
 
 
+def test_meta_request_parameters_are_taken_off_the_event_and_null_means_absent():
+    # Given a single event with Meta's request-level parameters beside its fields, one of them null
+    parsed = parse_body(body(event(partner_agent="woo-1", upload_tag="t", namespace_id=None)), CONFIG)
+    # Then none of them is left on the event; the null one is simply absent
+    assert parsed.events == [event()]
+    assert parsed.options == {"partner_agent": "woo-1", "upload_tag": "t"}
+
+
+@pytest.mark.parametrize("value", [7, "", True, ["x"], {"x": 1}, "x" * 2049])
+def test_a_meta_request_parameter_that_is_not_a_short_string_is_a_400_naming_it(value):
+    with pytest.raises(BadRequest) as raised:
+        parse_body(body({"data": [event()], "upload_source": value}), CONFIG)
+    assert only_error(raised.value) == (None, "upload_source", "upload_source_invalid")
+    assert CANARY not in str(raised.value.body())
+
+
 @pytest.mark.parametrize(
     ("raw", "code"),
     [
