@@ -29,6 +29,8 @@ from bench import events as bench_events
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 ORIGIN = "https://shop.example.com"
+# a backend's batches carry an API key (closed by default, a browser's Origin admits 20 events at most)
+API_KEY = "bench-api-key-0123456789"
 
 
 def free_port() -> int:
@@ -53,6 +55,7 @@ def local_stack(startup_timeout: float = 90.0, env: dict[str, str] | None = None
         META_ACCESS_TOKEN="bench-token",
         RETRY_BASE_DELAY_S="1",
         ALLOWED_ORIGINS=ORIGIN,
+        RELAY_API_KEYS=API_KEY,
         ALLOWED_URL_DOMAINS="shop.example.com",
         AWS_DEFAULT_REGION="us-east-1",
         POWERTOOLS_LOG_LEVEL="WARNING",  # a bench measures the relay, not the terminal
@@ -111,6 +114,11 @@ def _headers() -> dict[str, str]:
         "Referer": f"{ORIGIN}/checkout",
         "User-Agent": "capi-relay-bench/1.0",
     }
+
+
+def _batch_headers() -> dict[str, str]:
+    """A backend's request: an API key, no Origin (relay_side.py sends its batches the same way)."""
+    return {"Content-Type": "application/json", "X-Api-Key": API_KEY, "User-Agent": "capi-relay-bench/1.0"}
 
 
 def drive(
@@ -221,7 +229,7 @@ def measure(
             batch_bodies.append(
                 bench_events.request_body([dict(e, event_id=str(uuid.uuid4())) for e in chosen])
             )
-        batched = drive(url, batch_bodies, clients=1, time_limit=time_limit)
+        batched = drive(url, batch_bodies, clients=1, time_limit=time_limit, headers=_batch_headers())
         graph_single = drive(
             graph, _graph_bodies(source, 50, 1), clients=1, time_limit=time_limit, headers=graph_headers
         )
