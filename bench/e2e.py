@@ -56,6 +56,9 @@ def local_stack(startup_timeout: float = 90.0, env: dict[str, str] | None = None
         RETRY_BASE_DELAY_S="1",
         ALLOWED_ORIGINS=ORIGIN,
         RELAY_API_KEYS=API_KEY,
+        # the secret kept 5 minutes, as in Lambda (settings.secret_max_age_s); local mode's own default,
+        # 0 (a key put into the local secret applies at once), would read it on every request
+        SECRET_MAX_AGE_S="300",
         ALLOWED_URL_DOMAINS="shop.example.com",
         AWS_DEFAULT_REGION="us-east-1",
         POWERTOOLS_LOG_LEVEL="WARNING",  # a bench measures the relay, not the terminal
