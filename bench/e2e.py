@@ -183,10 +183,15 @@ def _summary(run: dict, events_per_body: int) -> dict:
 
 
 def _single_bodies(source: list[dict], count: int) -> list[bytes]:
-    """One event per request, as the browser snippet sends; a fresh event_id each (no dedup effects)."""
+    """One event per request, as the browser snippet sends; a fresh event_id each (no dedup effects).
+
+    Without a client_ip_address, which the snippet never sends (web/capi-relay.js): the relay takes
+    the connection's, and ignores (with a warning) one a browser claims.
+    """
     bodies = []
     for i in range(count):
         event = dict(source[i % len(source)], event_id=str(uuid.uuid4()))
+        event["user_data"] = {k: v for k, v in event["user_data"].items() if k != "client_ip_address"}
         bodies.append(bench_events.request_body([event]))
     return bodies
 
