@@ -29,6 +29,8 @@ from bench import events as bench_events
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 ORIGIN = "https://shop.example.com"
+# a backend's batches carry an API key (closed by default, a browser's Origin admits 20 events at most)
+API_KEY = "bench-api-key-0123456789"
 
 
 def free_port() -> int:
@@ -53,6 +55,10 @@ def local_stack(startup_timeout: float = 90.0, env: dict[str, str] | None = None
         META_ACCESS_TOKEN="bench-token",
         RETRY_BASE_DELAY_S="1",
         ALLOWED_ORIGINS=ORIGIN,
+        RELAY_API_KEYS=API_KEY,
+        # the secret kept 5 minutes, as in Lambda (settings.secret_max_age_s); local mode's own default,
+        # 0 (a key put into the local secret applies at once), would read it on every request
+        SECRET_MAX_AGE_S="300",
         ALLOWED_URL_DOMAINS="shop.example.com",
         AWS_DEFAULT_REGION="us-east-1",
         POWERTOOLS_LOG_LEVEL="WARNING",  # a bench measures the relay, not the terminal
@@ -111,6 +117,11 @@ def _headers() -> dict[str, str]:
         "Referer": f"{ORIGIN}/checkout",
         "User-Agent": "capi-relay-bench/1.0",
     }
+
+
+def _batch_headers() -> dict[str, str]:
+    """A backend's request: an API key, no Origin (relay_side.py sends its batches the same way)."""
+    return {"Content-Type": "application/json", "X-Api-Key": API_KEY, "User-Agent": "capi-relay-bench/1.0"}
 
 
 def drive(
@@ -172,10 +183,15 @@ def _summary(run: dict, events_per_body: int) -> dict:
 
 
 def _single_bodies(source: list[dict], count: int) -> list[bytes]:
-    """One event per request, as the browser snippet sends; a fresh event_id each (no dedup effects)."""
+    """One event per request, as the browser snippet sends; a fresh event_id each (no dedup effects).
+
+    Without a client_ip_address, which the snippet never sends (web/capi-relay.js): the relay takes
+    the connection's, and ignores (with a warning) one a browser claims.
+    """
     bodies = []
     for i in range(count):
         event = dict(source[i % len(source)], event_id=str(uuid.uuid4()))
+        event["user_data"] = {k: v for k, v in event["user_data"].items() if k != "client_ip_address"}
         bodies.append(bench_events.request_body([event]))
     return bodies
 
@@ -221,7 +237,7 @@ def measure(
             batch_bodies.append(
                 bench_events.request_body([dict(e, event_id=str(uuid.uuid4())) for e in chosen])
             )
-        batched = drive(url, batch_bodies, clients=1, time_limit=time_limit)
+        batched = drive(url, batch_bodies, clients=1, time_limit=time_limit, headers=_batch_headers())
         graph_single = drive(
             graph, _graph_bodies(source, 50, 1), clients=1, time_limit=time_limit, headers=graph_headers
         )

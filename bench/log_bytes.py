@@ -3,8 +3,8 @@
 Starts the local stack with the template's logging defaults (LogLevel INFO, LoggingConfig JSON with
 SystemLogLevel WARN; `system_level`/`log_format` change them) and reads, from its GET /_local/logs,
 what each invocation wrote (application lines, EMF documents, Lambda's own START/END/REPORT or
-platform.* lines; local/log_stream.py) and the CPU the handler's thread used. Both kinds of request
-come from the bench's allowed origin, as in bench/e2e.py.
+platform.* lines; local/log_stream.py) and the CPU the handler's thread used. One-event requests
+come from the bench's allowed origin, 100-event ones from a backend with an API key, as in bench/e2e.py.
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ def measure(
                 start = (len(source) // 2 + i * batch_size) % len(source)
                 chosen = [dict(e, event_id=str(uuid.uuid4())) for e in source[start : start + batch_size]]
                 body = bench_events.request_body(chosen)
-                statuses.append(session.post(url, data=body, headers=e2e._headers(), timeout=30).status_code)
+                statuses.append(
+                    session.post(url, data=body, headers=e2e._batch_headers(), timeout=30).status_code
+                )
             seen = session.get(logs, params={"function": "ingest"}, timeout=10).json()["invocations"][skip:]
     if not seen or any(status != 200 for status in statuses):
         raise RuntimeError(f"requests failed: {sorted(set(statuses))}")

@@ -121,8 +121,10 @@ class RelayPipeline:
 STAGES = (
     "authenticate_caller",
     "parse_body",
+    "check_browser_capability",
     "check_event_sources",
     "enrich_event",
+    "filter_event",
     "apply_consent",
     "normalize_user_data",
     "validate_event",

@@ -23,6 +23,8 @@ _MARKS = ("@", "+", "%40", "%2b", "%2B")  # without one of these a text holds ne
 
 def has_contact(text: str) -> bool:
     """True when the text holds an email address or a "+"-form phone number (percent-encoded or not)."""
+    if "@" not in text and "+" not in text and "%" not in text:  # every mark holds one of these
+        return False
     if not any(mark in text for mark in _MARKS):
         return False
     if "%" in text:
@@ -47,7 +49,7 @@ def filter_event(event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
             event = {**event, field: clean_url(url)}
             warnings.append({"field": field, "code": "pii_removed"})
     custom = event.get("custom_data")
-    if isinstance(custom, dict) and custom:
+    if isinstance(custom, dict) and custom and _may_hold_contact(custom, 0):
         cleaned, removed = _clean_container(custom, 0)
         if removed:
             event = {**event, "custom_data": cleaned}
@@ -104,6 +106,23 @@ def _clean_container(container: Any, depth: int) -> tuple[Any, list[str]]:
 
 
 _REMOVED = object()
+
+
+def _may_hold_contact(container: dict[str, Any] | list[Any], depth: int) -> bool:
+    """False when _clean_container would find nothing to remove: no key or text with a mark of an
+    address or a phone number, and no container too deep (the common custom_data: ids and prices).
+
+    A scan without copies or regular expressions; True sends the container to _clean_container.
+    """
+    for value in container.values() if isinstance(container, dict) else container:
+        if isinstance(value, str):
+            if "@" in value or "+" in value or "%" in value:
+                return True
+        elif isinstance(value, dict | list) and (depth >= MAX_DEPTH or _may_hold_contact(value, depth + 1)):
+            return True
+    if isinstance(container, dict):
+        return any("@" in key or "+" in key or "%" in key for key in container)
+    return False
 
 
 def _clean_value(value: Any, depth: int) -> tuple[Any, bool]:
