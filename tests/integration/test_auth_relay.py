@@ -10,49 +10,26 @@ import json
 import pytest
 
 from capi_relay import relay_request
-from capi_relay.auth import (
-    sign,
-)
 from capi_relay.errors import BadRequest, Forbidden, Unauthorized
 from capi_relay.model import IngestRequest, RelayConfig
 from tests.unit.doubles import RecordingSink
-
-NOW = 1_764_100_000
-KEY = "k_live_canary-key-5d1e"
-SECRET = "whsec_canary-secret-9b2c"
-SHOP = "https://shop.example.com"
-
-
-def body_of(url: str = SHOP + "/checkout") -> bytes:
-    return json.dumps({"event_name": "Purchase", "event_source_url": url}).encode()
-
-
-def request(body: bytes | None = None, **headers: str) -> IngestRequest:
-    names = {name.replace("_", "-").lower(): value for name, value in headers.items()}
-    return IngestRequest(body=body_of() if body is None else body, headers=names)
-
-
-def signed(body: bytes, timestamp: int = NOW, secret: str = SECRET) -> dict[str, str]:
-    return {"x_capi_timestamp": str(timestamp), "x_capi_signature": sign(secret, timestamp, body)}
-
-
-def codes(error: Unauthorized | Forbidden) -> list[tuple[int | None, str, str]]:
-    return [(e.index, e.field, e.code) for e in error.errors]
-
-
-LOCKED = RelayConfig(
-    pixel_ids=("1234567890",),
-    api_keys=(KEY,),
-    hmac_secret=SECRET,
-    allowed_origins=(SHOP,),
-    allowed_url_domains=("shop.example.com",),
+from tests.unit.test_auth import (  # the requests and deployments the unit tests of auth use too
+    KEY,
+    LOCKED,
+    NOW,
+    OPEN,
+    SECRET,
+    SHOP,
+    body_of,
+    codes,
+    request,
+    signed,
 )
-OPEN = RelayConfig(pixel_ids=("1234567890",), open_relay=True)
 
 
 @pytest.fixture
 def authenticate(client, tokens):
-    """The production path, relay(), up to where who-may-send is decided: raises Unauthorized or
+    """The production path, relay_request(), up to where who-may-send is decided: raises Unauthorized or
     Forbidden, or returns the status of an admitted request (these bodies are 400s past the gate)."""
 
     def admit(request: IngestRequest, config: RelayConfig, now: float) -> int:
