@@ -18,6 +18,7 @@ help:
 	@echo "make bench  - per-event CPU, cold import, throughput, package size, cost vs Meta's SDK"
 	@echo "make build  - sam build (no Docker needed)"
 	@echo "make deploy - sam build, then sam deploy --guided (saved answers in samconfig.toml are reused)"
+	@echo "make ci-fresh - .ci/run in a fresh clone of HEAD with an empty private /tmp"
 
 $(VENV)/.installed: requirements-dev.txt layers/requirements.txt
 	$(PYTHON) -m venv $(VENV)
