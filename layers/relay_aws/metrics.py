@@ -33,7 +33,7 @@ def record_relay(metrics: Any, result: Any) -> None:
 
 def outcome_fields(result: Any) -> dict[str, Any]:
     """The fields of the one INFO line per request: counts above zero, match-key counts, warning codes
-    and Meta error summaries; never values (event ids are logged at DEBUG)."""
+    and Meta error summaries; never values (event ids are never logged: the answer carries them)."""
     fields: dict[str, Any] = {"status": result.status, "count": result.received}
     for name in ("sent", "queued", "rejected", "dead_lettered"):
         if value := getattr(result, name):
