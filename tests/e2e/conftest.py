@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 import pytest
@@ -50,3 +51,9 @@ def local_stack(request: pytest.FixtureRequest, local_stack_server: LocalStackPr
         stack = request.getfixturevalue("function_url_stack_server")
     stack.reset(META_TOKEN)
     return stack
+
+
+@pytest.fixture
+def code(request: pytest.FixtureRequest) -> str:
+    """This test's test_event_code: its events, and only them, at the sandbox (stable across runs)."""
+    return "TEST" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:8].upper()

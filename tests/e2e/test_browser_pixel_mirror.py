@@ -91,12 +91,6 @@ def stack(stack_server: LocalStackProcess) -> LocalStackProcess:
 
 
 @pytest.fixture
-def code(request: pytest.FixtureRequest) -> str:
-    """This test's test_event_code: its events, and only them, at the sandbox."""
-    return "TEST" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:8].upper()
-
-
-@pytest.fixture
 def react_pixel() -> Path:
     """The installed package; missing → skip locally, fail in CI (make test installs it)."""
     if not REACT_PIXEL.is_file():

@@ -67,12 +67,6 @@ def stack(stack_server: LocalStackProcess, request: pytest.FixtureRequest) -> Lo
     return stack_server
 
 
-@pytest.fixture
-def code(request: pytest.FixtureRequest) -> str:
-    """This test's test_event_code: its events, and only them, at the sandbox."""
-    return "TEST" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:8].upper()
-
-
 def arrived(stack: LocalStackProcess, code: str, count: int = 1) -> list[dict]:
     """Wait until `count` events with this code reached the sandbox; return their bodies."""
     found = wait_for(

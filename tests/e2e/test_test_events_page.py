@@ -58,11 +58,6 @@ def stack(stack_server: LocalStackProcess) -> LocalStackProcess:
     return stack_server
 
 
-@pytest.fixture
-def code(request: pytest.FixtureRequest) -> str:
-    return "TEST" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:8].upper()
-
-
 def open_shop(page: Any, shop: Site, stack: LocalStackProcess, code: str, **query: str) -> None:
     params = {
         "endpoint": stack.info["events_url"],
