@@ -71,6 +71,10 @@ class Consent:
         )
 
 
+
+
+ALL_GRANTED = Consent()  # what a request states nothing about; immutable, so shared
+
 def _flag(value: Any, field: str, *, is_category: bool) -> bool:
     """A category reads granted/denied or true/false; a flag (limited_data_use) true/false only."""
     key = value.strip().lower() if isinstance(value, str) else value
@@ -119,7 +123,7 @@ def _parse_header(value: str) -> dict[str, str]:
 
 def read_consent(body: Any, headers: Mapping[str, str]) -> Consent:
     """The request's consent from the parsed body's top level and the headers; 400 when unreadable."""
-    consent = Consent()
+    consent = ALL_GRANTED
     if isinstance(body, Mapping) and CONSENT_FIELD in body:
         stated = body[CONSENT_FIELD]
         if not isinstance(stated, Mapping):

@@ -71,16 +71,23 @@ def _fbclid(url: Any) -> str | None:
 
 
 def enrich_event(
-    event: JsonObject, request: IngestRequest, config: RelayConfig, now: float
+    event: JsonObject, request: IngestRequest, config: RelayConfig, now: float, *, browser: bool = False
 ) -> tuple[JsonObject, list[dict[str, str]]]:
-    """A copy of the event with defaults filled in, and warnings {"field", "code"} (never values)."""
+    """A copy of the event with defaults filled in, and warnings {"field", "code"} (never values).
+
+    `browser`: the caller was admitted by its Origin alone, so the connection's IP is the only one:
+    a client_ip_address in the body is replaced by it.
+    """
     event = dict(event)
     warnings: list[dict[str, str]] = []
+    user_data = dict(event.get("user_data") or {})
+    if browser and user_data.get("client_ip_address") not in (None, ""):
+        del user_data["client_ip_address"]
+        warnings.append({"field": "user_data.client_ip_address", "code": "client_ip_address_ignored"})
     _event_time(event, now, config, warnings)
     _event_id(event)
     if event.get("action_source") in _NOT_SENT:
         event["action_source"] = "website"
-    user_data = dict(event.get("user_data") or {})
     if event["action_source"] == "website":
         _from_the_browser_request(event, user_data, request, config)
     if user_data.get("fbc") in _NOT_SENT and isinstance(event["event_time"], int):

@@ -126,12 +126,15 @@ def normalize_user_data(
                     kept, code = None, check[1]
                 else:
                     code = None
-            elif path is _MEMO and memo is not None:
-                key = (field, value, None)  # _hash_text's key: names read no region
-                result = memo.get(key)
-                if result is None:
-                    result = memo[key] = _normalize_and_hash_memo(field, value, None, memo)
-                kept, code = result
+            elif path is _MEMO:
+                if memo is None:  # one event: nothing to share a name with
+                    kept, code = _normalize_and_hash(field, value, None)
+                else:
+                    key = (field, value, None)  # _hash_text's key: names read no region
+                    result = memo.get(key)
+                    if result is None:
+                        result = memo[key] = _normalize_and_hash_memo(field, value, None, memo)
+                    kept, code = result
             else:
                 kept, code = _other_string(field, value, region, memo)
         else:

@@ -24,6 +24,8 @@ _LONG_STRINGS = frozenset({"event_source_url", "referrer_url"})  # URLs: up to c
 _CONTAINERS = (dict, list)
 _SCALARS = frozenset({int, float, bool, type(None)})  # json.loads's other types (str aside)
 _OBJECT_FIELDS = frozenset({"user_data", "custom_data"})  # must be objects (or null)
+# the body's top-level keys that speak for the whole request, not for an event
+_REQUEST_WIDE = frozenset({"test_event_code", "pixel_id", "consent", *REQUEST_OPTIONS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,7 @@ def _load(body: bytes, config: RelayConfig) -> Any:
         raise PayloadTooLarge(
             [FieldError(None, "body", "body_too_large", f"the body is over {config.max_body_bytes} bytes")]
         )
-    if not body.strip():
+    if not body or body.isspace():
         raise _request_error("body_empty", 'the body is empty; send a JSON event or {"data": [...]}')
     text = _text(body)
     try:
@@ -127,7 +129,7 @@ def _load(body: bytes, config: RelayConfig) -> Any:
     except ValueError:  # JSONDecodeError, NaN, huge numbers
         raise _request_error("invalid_json", "the body is not valid UTF-8 JSON") from None
     # a paired escape (an emoji from an ASCII-only encoder) is fine: json joins it into one character
-    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(top):
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(top):
         raise _request_error(
             "encoding_invalid", "the body holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)"
         )
@@ -142,12 +144,15 @@ def parse_body(body: bytes, config: RelayConfig) -> ParsedBody:
     top = _load(body, config)
     if not isinstance(top, dict):
         raise _request_error("body_not_object", "the body must be a JSON object")
-    top = dict(top)
-    test_event_code = top.pop("test_event_code", None)
-    pixel_id = top.pop("pixel_id", None)
-    consent = top.pop("consent", None)  # request-wide, never sent to Meta
-    options = {name: top.pop(name) for name in REQUEST_OPTIONS if name in top}
-    options = {name: value for name, value in options.items() if value is not None}  # null: absent
+    test_event_code = pixel_id = consent = None
+    options: dict[str, Any] = {}
+    if not _REQUEST_WIDE.isdisjoint(top):  # most bodies (a browser's event) carry none of them
+        top = dict(top)
+        test_event_code = top.pop("test_event_code", None)
+        pixel_id = top.pop("pixel_id", None)
+        consent = top.pop("consent", None)  # request-wide, never sent to Meta
+        options = {name: top.pop(name) for name in REQUEST_OPTIONS if name in top}
+        options = {name: value for name, value in options.items() if value is not None}  # null: absent
     if "data" in top:
         events = top["data"]
         if not isinstance(events, list):

@@ -114,14 +114,20 @@ def _may_hold_contact(container: dict[str, Any] | list[Any], depth: int) -> bool
 
     A scan without copies or regular expressions; True sends the container to _clean_container.
     """
-    for value in container.values() if isinstance(container, dict) else container:
-        if isinstance(value, str):
+    if type(container) is dict:
+        for key in container:
+            if "@" in key or "+" in key or "%" in key:
+                return True
+        values: Any = container.values()
+    else:
+        values = container
+    for value in values:
+        kind = type(value)
+        if kind is str:
             if "@" in value or "+" in value or "%" in value:
                 return True
-        elif isinstance(value, dict | list) and (depth >= MAX_DEPTH or _may_hold_contact(value, depth + 1)):
+        elif (kind is dict or kind is list) and (depth >= MAX_DEPTH or _may_hold_contact(value, depth + 1)):
             return True
-    if isinstance(container, dict):
-        return any("@" in key or "+" in key or "%" in key for key in container)
     return False
 
 

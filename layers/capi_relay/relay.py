@@ -61,13 +61,11 @@ def prepare_event(
     `memo` is normalize_user_data's: one dict for all the events of a request, dropped with it.
     `browser`: the caller was admitted by its Origin alone, so the connection's IP is the only one.
     """
-    found: list[dict[str, str]] = []
-    if browser:
-        event, found = _without_claimed_ip(event)
-    event, enriched = enrich_event(event, request, config, now)
+    event, found = enrich_event(event, request, config, now, browser=browser)
     # after enrichment (a Referer may have become event_source_url), before anything is queued or sent
     event, filtered = filter_event(event)
-    found = found + enriched + filtered
+    if filtered:
+        found += filtered
     # consent after enrichment (cookies it added may have to go), before hashing and validation
     event = apply_consent(event, consent, config)
     user_data, dropped = normalize_user_data(event["user_data"], config.default_region, memo=memo)
@@ -80,15 +78,6 @@ def prepare_event(
             {"index": index, "field": _user_data_path(w["field"]), "code": w["code"]} for w in dropped
         ]
     return event, warnings, validate_event(event, index, now)
-
-
-def _without_claimed_ip(event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    user_data = event.get("user_data")
-    if not isinstance(user_data, dict) or user_data.get("client_ip_address") in (None, ""):
-        return event, []
-    user_data = {key: value for key, value in user_data.items() if key != "client_ip_address"}
-    warning = {"field": "user_data.client_ip_address", "code": "client_ip_address_ignored"}
-    return {**event, "user_data": user_data}, [warning]
 
 
 def _user_data_path(field: str) -> str:
@@ -164,7 +153,8 @@ def relay_request(
     warnings: list[EventWarning] = []
     indexes: list[int] = []
     ready: list[JsonObject] = []
-    memo: Memo = {}  # values normalized for this request's events; never kept beyond it
+    # values normalized for this request's events, never kept beyond it; one event shares nothing
+    memo: Memo | None = {} if len(parsed.events) > 1 else None
     for index, raw in enumerate(parsed.events):
         if index in refused:
             continue
@@ -185,12 +175,14 @@ def relay_request(
     )
     sender = Sender(client, pixel_id, credentials, parsed.test_event_code, limits, parsed.options)
     outcome = deliver(ready, sender, config.max_bisect_requests)
-    base = retry_message(
-        pixel_id, parsed.test_event_code, [], outcome.pending_error, int(now), 1, parsed.options
-    )
-    _queue(ready, outcome, base, config, sink)
-    dead_lettered = _dead_letter(ready, outcome, base, config, sink, now)
-    errors += [_rejection(indexes[position], error) for position, error in outcome.rejected]
+    dead_lettered = 0
+    if outcome.pending or outcome.rejected:  # not all sent: the queues get the rest
+        base = retry_message(
+            pixel_id, parsed.test_event_code, [], outcome.pending_error, int(now), 1, parsed.options
+        )
+        _queue(ready, outcome, base, config, sink)
+        dead_lettered = _dead_letter(ready, outcome, base, config, sink, now)
+        errors += [_rejection(indexes[position], error) for position, error in outcome.rejected]
     return _result(parsed.events, indexes, ready, outcome, errors, warnings, sender, dead_lettered)
 
 

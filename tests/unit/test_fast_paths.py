@@ -9,6 +9,7 @@ shortcuts are checked against a per-character reading of the rule.)
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import unicodedata
@@ -342,3 +343,91 @@ def test_lookup_key_reads_ampersand_as_and_only_between_words(s):
     # Then both keys are the same; ampersands at the edges change nothing
     assert cleaning.fold_key(s) == cleaning.fold_key(_ampersands_by_the_book(s))
     assert cleaning.fold_key("&" + s + "&") == cleaning.fold_key(s)
+
+
+# --- hashing: CPython's built-in SHA-256 gives hashlib's (OpenSSL's) digest ------------------------------
+@settings(max_examples=1000, deadline=None)
+@given(s=st.text())
+def test_sha256_hex_is_hashlibs_digest_of_the_utf8_text(s):
+    # Given any text (any code point a JSON string can carry, surrogates aside)
+    # When it is hashed with the SHA-256 the relay picked (the built-in one where it exists)
+    # Then the hex digest is hashlib's, lower-case
+    from capi_relay.hashing import sha256_hex
+
+    assert sha256_hex(s) == hashlib.sha256(s.encode("utf-8")).hexdigest()
+
+
+# --- validate: the plainly-valid shortcut never passes what the full checks refuse ----------------------
+NOW = 1_800_000_000
+_ANY = SCALAR | st.lists(SCALAR, max_size=2) | st.dictionaries(st.text(max_size=3), SCALAR, max_size=2)
+_VALID_EVENT = {
+    "event_name": "Purchase",
+    "event_time": NOW - 5,
+    "event_id": "order-1",
+    "action_source": "website",
+    "event_source_url": "https://shop.example.com/checkout",
+    "user_data": {"em": "a" * 64, "client_user_agent": "Mozilla/5.0", "client_ip_address": "203.0.113.7"},
+    "custom_data": {"value": 19.99, "currency": "EUR"},
+}
+_MISSING = object()  # the field left out
+# each field: values either side of every rule, and anything at all (not user_data/custom_data, whose
+# type parsing and normalization guarantee: an object, or null for custom_data)
+_VARIANTS = {
+    "event_name": st.sampled_from(["PageView", "purchase", "Custom", "", " Purchase", _MISSING]) | _ANY,
+    "event_time": st.sampled_from([NOW, NOW + 1, NOW - 7 * 86400, NOW - 7 * 86400 - 1, 0, -1, True])
+    | st.integers()
+    | _ANY,
+    "event_id": st.sampled_from([_MISSING, None, "", 7]) | _ANY,
+    "action_source": st.sampled_from(["app", "physical_store", "Website", _MISSING]) | _ANY,
+    "event_source_url": st.sampled_from(["ftp://x", "", "https://", "http://[::1]/", "shop.example", _MISSING])
+    | _ANY,
+    "user_data": st.sampled_from(
+        [{}, {"client_user_agent": "Mozilla/5.0"}, {"em": "a" * 64}, {"em": "", "client_user_agent": "UA"}]
+    )
+    | st.dictionaries(st.sampled_from(["em", "fbp", "client_user_agent", "client_ip_address", "x"]), _ANY),
+    "custom_data": st.sampled_from([None, {}, {"value": 1}, {"currency": "USD"}, {"value": True}])
+    | st.dictionaries(st.sampled_from(["value", "currency", "content_ids"]), _ANY),
+    "opt_out": st.booleans() | _ANY,
+    "data_processing_options": st.just(["LDU"]) | _ANY,
+}
+
+
+@st.composite
+def _validated_events(draw):
+    """A valid website purchase with one to three fields changed, removed or added."""
+    event = dict(_VALID_EVENT)
+    for name in draw(st.lists(st.sampled_from(sorted(_VARIANTS)), min_size=1, max_size=3, unique=True)):
+        value = draw(_VARIANTS[name])
+        if value is _MISSING:
+            event.pop(name, None)
+        else:
+            event[name] = value
+    return event
+
+
+VALIDATED_EVENTS = _validated_events()
+
+
+@settings(max_examples=3000, deadline=None)
+@given(event=VALIDATED_EVENTS)
+def test_validate_shortcut_passes_only_what_the_full_checks_pass(event):
+    # Given any event, plausible or not (wrong types, old times, custom names, odd money)
+    # When the shortcut says it is plainly valid
+    # Then the full checks find nothing either; and validate_event says what the full checks say
+    from capi_relay import validate as V
+
+    full = V.validate_event_in_full(event, 0, NOW)
+    if V._is_plainly_valid(event, NOW):
+        assert full == []
+    assert V.validate_event(event, 0, NOW) == full
+
+
+def test_validate_shortcut_takes_the_event_a_website_sends():
+    # Given the event the browser snippet sends for a purchase, enriched and hashed
+    # When it is validated
+    # Then the shortcut takes it (a shortcut no event takes would be dead code)
+    from capi_relay import validate as V
+
+    event = dict(_VALID_EVENT)
+    assert V._is_plainly_valid(event, NOW)
+    assert V.validate_event(event, 0, NOW) == []

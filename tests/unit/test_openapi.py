@@ -349,7 +349,7 @@ DOCUMENTED_CODES = {
     "action_source_not_allowed": "auth.py",
     "too_many_events": "auth.py",
     "unsigned_on_signed_request": "auth.py",
-    "client_ip_address_ignored": "relay.py",
+    "client_ip_address_ignored": "enrich.py",
     "unknown_field_dropped": "privacy_filter.py",
     "pii_removed": "privacy_filter.py",
     "encoding_invalid": "parse.py",
