@@ -4,7 +4,10 @@ socket.
 relay_request() parses, checks shapes, enriches, validates, normalizes and hashes, batches, and hands the
 ready events to MetaClient.send, which builds and serializes the Graph request. The only thing swapped is the
 client's HTTP session, for one that keeps the serialized body in memory and answers like Meta: so what
-we time is exactly what a Lambda invocation does before the network (the SDK side stops there too).
+we time is exactly what a Lambda invocation does up to the call into `requests`, and its handling of the
+answer. bench/sdk_side.py's `execute_to_requests` stops at the same place (the SDK's requests.Session
+swapped the same way); its `prepare`, the figure issue 17's targets are defined on, stops earlier, at
+`json.dumps(EventRequest.get_params())`, before the SDK's own request path.
 """
 
 from __future__ import annotations
