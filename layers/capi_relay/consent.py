@@ -71,9 +71,8 @@ class Consent:
         )
 
 
-
-
 ALL_GRANTED = Consent()  # what a request states nothing about; immutable, so shared
+
 
 def _flag(value: Any, field: str, *, is_category: bool) -> bool:
     """A category reads granted/denied or true/false; a flag (limited_data_use) true/false only."""
@@ -124,7 +123,7 @@ def _parse_header(value: str) -> dict[str, str]:
 def read_consent(body: Any, headers: Mapping[str, str]) -> Consent:
     """The request's consent from the parsed body's top level and the headers; 400 when unreadable."""
     consent = ALL_GRANTED
-    if isinstance(body, Mapping) and CONSENT_FIELD in body:
+    if body and isinstance(body, Mapping) and CONSENT_FIELD in body:
         stated = body[CONSENT_FIELD]
         if not isinstance(stated, Mapping):
             raise BadRequest([FieldError(None, CONSENT_FIELD, "consent_invalid", "must be an object")])

@@ -127,14 +127,7 @@ def normalize_user_data(
                 else:
                     code = None
             elif path is _MEMO:
-                if memo is None:  # one event: nothing to share a name with
-                    kept, code = _normalize_and_hash(field, value, None)
-                else:
-                    key = (field, value, None)  # _hash_text's key: names read no region
-                    result = memo.get(key)
-                    if result is None:
-                        result = memo[key] = _normalize_and_hash_memo(field, value, None, memo)
-                    kept, code = result
+                kept, code = _name(field, value, memo)
             else:
                 kept, code = _other_string(field, value, region, memo)
         else:
@@ -144,6 +137,17 @@ def normalize_user_data(
         elif kept is not None:
             out[field] = kept
     return out, warnings
+
+
+def _name(field: str, value: str, memo: Memo | None) -> Outcome:
+    """fn or ln, remembered for the request's other events (none to share with when it has one)."""
+    if memo is None:
+        return _normalize_and_hash(field, value, None)
+    key = (field, value, None)  # _hash_text's key: names read no region
+    result = memo.get(key)
+    if result is None:
+        result = memo[key] = _normalize_and_hash_memo(field, value, None, memo)
+    return result
 
 
 def _other_string(field: str, value: str, region: str | None, memo: Memo | None) -> Outcome:

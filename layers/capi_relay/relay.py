@@ -149,7 +149,7 @@ def relay_request(
     consent_body = {} if parsed.consent is None else {CONSENT_FIELD: parsed.consent}
     consent = read_consent(consent_body, request.headers)
     errors = list(parsed.errors)
-    refused = {e.index for e in errors}
+    refused = {e.index for e in errors} if errors else ()
     warnings: list[EventWarning] = []
     indexes: list[int] = []
     ready: list[JsonObject] = []
@@ -167,7 +167,8 @@ def relay_request(
         else:
             indexes.append(index)
             ready.append(event)
-    errors.sort(key=lambda e: e.index or 0)  # parse found some, validation the others: by event
+    if errors:  # parse found some, validation the others: by event
+        errors.sort(key=_by_index)
     if not ready or (all_or_nothing and errors):
         raise BadRequest(errors)
     limits = Limits(
@@ -212,6 +213,10 @@ def _dead_letter(
     return count
 
 
+def _by_index(error: FieldError) -> int:
+    return error.index or 0
+
+
 def _rejection(index: int, error: object) -> FieldError:
     code, subcode = getattr(error, "code", None), getattr(error, "subcode", None)
     message = f"Meta refused the event (graph code {code}, subcode {subcode})"
@@ -236,9 +241,10 @@ def _result(
     sender: Sender,
     dead_lettered: int,
 ) -> RelayResult:
-    delivered = sorted([*outcome.sent, *outcome.pending])
+    delivered = sorted([*outcome.sent, *outcome.pending]) if outcome.pending else outcome.sent
     event_ids = [ready[i]["event_id"] for i in delivered]
-    errors.sort(key=lambda e: e.index or 0)
+    if errors:
+        errors.sort(key=_by_index)
     queued = len(outcome.pending)
     if queued:
         status = 202

@@ -379,7 +379,9 @@ _VARIANTS = {
     | _ANY,
     "event_id": st.sampled_from([_MISSING, None, "", 7]) | _ANY,
     "action_source": st.sampled_from(["app", "physical_store", "Website", _MISSING]) | _ANY,
-    "event_source_url": st.sampled_from(["ftp://x", "", "https://", "http://[::1]/", "shop.example", _MISSING])
+    "event_source_url": st.sampled_from(
+        ["ftp://x", "", "https://", "http://[::1]/", "shop.example", _MISSING]
+    )
     | _ANY,
     "user_data": st.sampled_from(
         [{}, {"client_user_agent": "Mozilla/5.0"}, {"em": "a" * 64}, {"em": "", "client_user_agent": "UA"}]
