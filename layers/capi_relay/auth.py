@@ -294,12 +294,12 @@ def _secrets(config: AuthPolicy) -> list[str]:
 def _authenticate_server(request: _Request, config: AuthPolicy, now: float) -> bool:
     """True when the request carries valid credentials; raise when it carries bad ones."""
     headers = request.headers
-    keys = [k for k in config.api_keys if k]
-    secrets = _secrets(config)
     has_key = API_KEY_HEADER in headers
     has_signature = SIGNATURE_HEADER in headers or TIMESTAMP_HEADER in headers
     if not (has_key or has_signature):
         return False  # a caller that did not try: the browser rules decide
+    keys = [k for k in config.api_keys if k]
+    secrets = _secrets(config)
     if not (keys or secrets) and config.open_relay:
         return False  # an open relay with nothing to check against: a client may send its key early
     if has_key:
@@ -386,7 +386,8 @@ def check_browser_capability(events: Sequence[Any], config: AuthPolicy) -> None:
     errors = [
         FieldError(index, "action_source", "action_source_not_allowed", _BROWSER_SOURCE_MESSAGE)
         for index, event in enumerate(events)
-        if (type(event) is dict or isinstance(event, Mapping)) and event.get("action_source") not in (None, "", "website")
+        if (type(event) is dict or isinstance(event, Mapping))
+        and event.get("action_source") not in (None, "", "website")
     ]
     if errors:
         raise Forbidden(errors)

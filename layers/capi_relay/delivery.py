@@ -13,7 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from capi_relay.batch import MAX_BISECT_REQUESTS, MAX_GRAPH_CALLS, by_size, chunks, halves
+from capi_relay.batch import (
+    MAX_BISECT_REQUESTS,
+    MAX_EVENTS_PER_REQUEST,
+    MAX_GRAPH_CALLS,
+    by_size,
+    chunks,
+    halves,
+)
 from capi_relay.errors import (
     DeliveryStopped,
     MetaError,
@@ -163,7 +170,8 @@ def deliver(
         if bisecting:
             budget[0] -= 1
         try:
-            response = sender([events[i] for i in group])
+            # the whole request in one call (the common case): the events as they are, not a copy
+            response = sender(events if len(group) == len(events) else [events[i] for i in group])
         except PermanentMetaError as error:
             sender.errors.append(error)
             if len(group) == 1 or not _event_specific(error) or budget[0] <= 0:
@@ -185,7 +193,8 @@ def deliver(
             outcome.events_received += response.events_received
             outcome.fbtrace_id = outcome.fbtrace_id or response.fbtrace_id
 
-    for group in chunks(range(len(events))):
+    count = len(events)
+    for group in (range(count),) if count <= MAX_EVENTS_PER_REQUEST else chunks(range(count)):
         send(group, False)
     outcome.sent.sort()
     outcome.pending.sort()

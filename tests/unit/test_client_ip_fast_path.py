@@ -1,4 +1,5 @@
-"""The shipped IPv4 shortcut of `is_ip_address` says yes exactly where the full check does (property test)."""
+"""The shipped IPv4 and IPv6 shortcuts of `is_ip_address` say yes exactly where the full check does
+(property tests)."""
 
 import ipaddress
 
@@ -25,8 +26,15 @@ octet = (
     | st.sampled_from(["", "00", "01", "٣", "1\n", "+1", " 1", "1_0"])
 )
 dotted = st.lists(octet, min_size=1, max_size=6).map(".".join)
+hextet = st.text("0123456789abcdefABCDEFg٣", max_size=5)
+colon_groups = st.lists(hextet, min_size=1, max_size=10).map(":".join)  # "" groups make "::", ":::"
+good_hextets = st.lists(st.text("0123456789abcdefABCDEF", min_size=1, max_size=4), max_size=9)
+compressed = st.tuples(good_hextets, good_hextets).map(lambda t: ":".join(t[0]) + "::" + ":".join(t[1]))
 ADDRESS_LIKE = (
     dotted
+    | colon_groups
+    | compressed
+    | good_hextets.map(":".join)
     | st.ip_addresses().map(str)
     | st.ip_addresses(v=6).map(lambda a: f"{a}%eth0")
     | st.text(st.sampled_from(list("0123456789.:abcdefABCDEF%\n ")), max_size=20)
@@ -35,7 +43,7 @@ ADDRESS_LIKE = (
 
 @settings(max_examples=2000, deadline=None)
 @given(text=ADDRESS_LIKE)
-def test_ipv4_shortcut_agrees_with_the_full_check(text):
+def test_ip_shortcuts_agree_with_the_full_check(text):
     # Given any address-like text: well formed, near misses, scoped IPv6, garbage
     # When the shipped check (shortcut first) and its full path without the shortcut judge it
     # Then they agree
