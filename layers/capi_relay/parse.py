@@ -167,6 +167,21 @@ def parse_body(body: bytes, config: RelayConfig) -> ParsedBody:
         raise PayloadTooLarge(
             [FieldError(None, "data", "too_many_events", f"at most {config.max_events} events a request")]
         )
+    request_errors = _request_errors(test_event_code, pixel_id, options, config)
+    if request_errors:
+        raise BadRequest(request_errors)
+    errors = []
+    for index, event in enumerate(events):
+        error = check_event_shape(event, index, config, wrapper_depth)
+        if error is not None:
+            errors.append(error)
+    return ParsedBody(events, errors, test_event_code, pixel_id, consent, options)
+
+
+def _request_errors(
+    test_event_code: Any, pixel_id: Any, options: dict[str, Any], config: RelayConfig
+) -> list[FieldError]:
+    """What is wrong with the request-wide values (test_event_code, pixel_id, Meta's options)."""
     request_errors = []
     if test_event_code is not None and not (
         isinstance(test_event_code, str) and 0 < len(test_event_code) <= config.max_string
@@ -176,15 +191,9 @@ def parse_body(body: bytes, config: RelayConfig) -> ParsedBody:
         )
     if pixel_id is not None and (isinstance(pixel_id, bool) or not isinstance(pixel_id, str | int)):
         request_errors.append(FieldError(None, "pixel_id", "pixel_id_invalid", "must be a string of digits"))
-    request_errors += _option_errors(options, config)
-    if request_errors:
-        raise BadRequest(request_errors)
-    errors = []
-    for index, event in enumerate(events):
-        error = check_event_shape(event, index, config, wrapper_depth)
-        if error is not None:
-            errors.append(error)
-    return ParsedBody(events, errors, test_event_code, pixel_id, consent, options)
+    if options:
+        request_errors += _option_errors(options, config)
+    return request_errors
 
 
 def _option_errors(options: dict[str, Any], config: RelayConfig) -> list[FieldError]:

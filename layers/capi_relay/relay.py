@@ -271,10 +271,10 @@ def _result(
         received=len(events),
         sent=len(outcome.sent),
         queued=queued,
-        rejected=len({e.index for e in errors}),
+        rejected=len({e.index for e in errors}) if errors else 0,
         dead_lettered=dead_lettered,
         event_ids=event_ids,
         warnings=warnings,
-        meta_errors=[error.summary() for error in sender.errors],
+        meta_errors=[error.summary() for error in sender.errors] if sender.errors else [],
         match_keys=count_match_keys(ready),
     )
