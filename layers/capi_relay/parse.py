@@ -10,12 +10,12 @@ import json
 import math
 import re
 import sys
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from capi_relay.errors import BadRequest, FieldError, PayloadTooLarge
 from capi_relay.field_paths import KNOWN, PLACEHOLDER, safe_path
-from capi_relay.model import REQUEST_OPTIONS, RelayConfig
+from capi_relay.model import EMPTY, REQUEST_OPTIONS, RelayConfig
 
 if TYPE_CHECKING:
     from capi_relay.json_types import JsonObject
@@ -26,8 +26,7 @@ _SCALARS = frozenset({int, float, bool, type(None)})  # json.loads's other types
 _OBJECT_FIELDS = frozenset({"user_data", "custom_data"})  # must be objects (or null)
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedBody:
+class ParsedBody(NamedTuple):
     """The events of a request (in order) and the request-wide options that came with them."""
 
     events: list[Any]
@@ -35,7 +34,7 @@ class ParsedBody:
     test_event_code: str | None
     pixel_id: str | int | None
     consent: Any  # the top-level "consent" object, unread (capi_relay.consent reads it)
-    options: dict[str, str] = field(default_factory=dict)  # partner_agent, upload_tag, …: for Meta
+    options: Mapping[str, str] = EMPTY  # partner_agent, upload_tag, …: for Meta
 
 
 def _reject_constant(name: str) -> float:

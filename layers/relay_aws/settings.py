@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from capi_relay.model import RelayConfig
 from relay_aws import metric_names
@@ -18,8 +18,7 @@ DEFAULT_API_VERSION = "v24.0"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """Everything the handlers read from the environment, already typed."""
 
     pixel_ids: tuple[str, ...]
