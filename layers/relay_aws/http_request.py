@@ -7,8 +7,6 @@ and path reaches the function), a `<id>.lambda-url.<region>.on.aws` domainName a
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,6 +24,21 @@ def is_post_events(event: Any) -> bool:
         return True
     http = (raw.get("requestContext") or {}).get("http") or {}
     return http.get("method") == "POST" and (raw.get("rawPath") or http.get("path")) == PATH
+
+
+def is_graph_route(raw_path: object) -> bool:
+    """Whether the path has the Graph door's shape, /{version}/{pixel_id}/events (parts checked later).
+
+    API Gateway sends only its two routes here; a function URL sends every path, and anything else
+    must answer 404 like API Gateway would. String checks (the shape of the regex
+    `/+[^/]+/[^/]+/events/?`), so that recognising the route does not import capi_relay.graph_shape.
+    """
+    if not isinstance(raw_path, str) or not raw_path.startswith("/"):
+        return False
+    parts = raw_path.lstrip("/").split("/")
+    if parts[-1] == "":  # one trailing "/"
+        parts.pop()
+    return len(parts) == 3 and parts[2] == "events" and bool(parts[0]) and bool(parts[1])
 
 
 def is_post(event: Any) -> bool:
@@ -69,9 +82,11 @@ def _body(raw: Mapping[str, Any]) -> bytes:
     if body is None:
         return b""
     if raw.get("isBase64Encoded"):
+        import base64  # ~3 ms of imports that a JSON body (text, never base64) does not need
+
         try:
             return base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
+        except ValueError:  # binascii.Error is a ValueError
             raise BadRequest(
                 [FieldError(None, "body", "body_encoding", "the body is marked base64 but is not")]
             ) from None
