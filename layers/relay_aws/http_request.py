@@ -7,6 +7,8 @@ and path reaches the function), a `<id>.lambda-url.<region>.on.aws` domainName a
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -82,11 +84,9 @@ def _body(raw: Mapping[str, Any]) -> bytes:
     if body is None:
         return b""
     if raw.get("isBase64Encoded"):
-        import base64  # ~3 ms of imports that a JSON body (text, never base64) does not need
-
         try:
             return base64.b64decode(body, validate=True)
-        except ValueError:  # binascii.Error is a ValueError
+        except (binascii.Error, ValueError):
             raise BadRequest(
                 [FieldError(None, "body", "body_encoding", "the body is marked base64 but is not")]
             ) from None
