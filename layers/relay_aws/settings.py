@@ -1,9 +1,8 @@
 """The deployment's settings: read from the environment once per container, then reused.
 
 template.yaml sets every variable; local mode and tests set the same names (docs/CONTRACTS.md).
+No `from __future__ import annotations`: see capi_relay.model (a NamedTuple's string annotations).
 """
-
-from __future__ import annotations
 
 import os
 from collections.abc import Mapping
