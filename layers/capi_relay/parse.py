@@ -95,7 +95,7 @@ def _text(body: bytes) -> str:
 
 def _has_lone_surrogate(value: Any) -> bool:
     """Whether a parsed value holds an unpaired surrogate ("\\ud800"): no UTF-8 encoder can send it on."""
-    surrogate = re.compile(_SURROGATE)  # re keeps it: compiled once per container
+    surrogate = re.compile(_SURROGATE)  # from re's cache after the first time
     stack = [value]
     while stack:
         item = stack.pop()
