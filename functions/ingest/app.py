@@ -14,7 +14,6 @@ import json
 import time
 from collections.abc import Callable
 
-from capi_relay import graph_shape
 from capi_relay.errors import MetaError, QueueUnavailable, Refused, SecretUnavailable
 from capi_relay.relay import relay_request
 from relay_aws import (
@@ -38,6 +37,8 @@ NOT_FOUND = json.dumps({"message": "Not Found"})  # what API Gateway answers for
 def post_events(event: dict, context: object, graph: bool = False) -> tuple[int, dict, dict]:
     request = http_request.parse(event)  # body, cookies, IP, UA
     if graph:  # Meta's request shape → the relay's own
+        from capi_relay import graph_shape  # only the Graph door's requests pay for its import
+
         request = graph_shape.relay_request(request, event["rawPath"], config.current())
     result = relay_request(
         request,
@@ -79,7 +80,7 @@ def unavailable(error: Exception, code: str, message: str, event: dict) -> tuple
 
 @recorder.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
-    graph = graph_shape.is_graph_route(event.get("rawPath")) and http_request.is_post(event)
+    graph = http_request.is_graph_route(event.get("rawPath")) and http_request.is_post(event)
     if not (graph or http_request.is_post_events(event)):  # a function URL sends every method and path
         return {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "body": NOT_FOUND}
     try:
@@ -99,6 +100,8 @@ def lambda_handler(event: dict, context: object) -> dict:
             error, "internal_error", "unexpected error; send the events again", event
         )
     if graph:  # Meta's answer shape, so the SDKs raise their usual errors
+        from capi_relay import graph_shape
+
         status, body = graph_shape.answer(status, body, (event.get("requestContext") or {}).get("requestId"))
     headers = {"Content-Type": "application/json", **headers}
     return {"statusCode": status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}

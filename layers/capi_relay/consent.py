@@ -18,8 +18,7 @@ Absent means granted. When body and header both speak, the more restrictive wins
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from capi_relay.errors import BadRequest, FieldError
 
@@ -52,8 +51,7 @@ class DataProcessingDefaults(Protocol):
     def dpo_state(self) -> int | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Consent:
+class Consent(NamedTuple):
     """What one request allows; the default allows everything and changes nothing."""
 
     ad_user_data: bool = True

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from capi_relay.batch import (
@@ -43,20 +42,36 @@ MIN_READ_S = 1.0  # a Graph call with less time than this to answer is not start
 Unsettled = MetaError | NotSent  # why events are still pending
 
 
-@dataclass(slots=True)
 class Limits:
     """What one delivery may spend: Graph calls, and time before the invocation's deadline.
 
     `remaining` is the invocation's seconds left (the Lambda context's, passed in by the handler as a
     plain callable); None = no deadline (tests, local tools). `fetch_s` is the worst case of one
     credentials read, so a token refresh is not started when it could not finish in time.
+    A plain slotted class, not a dataclass: see capi_relay.model (cold-start cost).
     """
 
-    max_calls: int = MAX_GRAPH_CALLS
-    remaining: Callable[[], float] | None = None
-    reserve_s: float = RESERVE_S
-    fetch_s: float = 0.0
-    calls: int = 0
+    __slots__ = ("calls", "fetch_s", "max_calls", "remaining", "reserve_s")
+
+    def __init__(
+        self,
+        max_calls: int = MAX_GRAPH_CALLS,
+        remaining: Callable[[], float] | None = None,
+        reserve_s: float = RESERVE_S,
+        fetch_s: float = 0.0,
+        calls: int = 0,
+    ) -> None:
+        self.max_calls = max_calls
+        self.remaining = remaining
+        self.reserve_s = reserve_s
+        self.fetch_s = fetch_s
+        self.calls = calls
+
+    def __repr__(self) -> str:
+        return (
+            f"Limits(max_calls={self.max_calls!r}, remaining={self.remaining!r}, "
+            f"reserve_s={self.reserve_s!r}, fetch_s={self.fetch_s!r}, calls={self.calls!r})"
+        )
 
     def left_s(self) -> float:
         return math.inf if self.remaining is None else self.remaining() - self.reserve_s
@@ -129,18 +144,33 @@ class Sender:
             return self._send(events, self._credentials)
 
 
-@dataclass(slots=True)
 class Delivery:
-    """Where each event (by position) ended up."""
+    """Where each event (by position) ended up; filled in by `deliver` (a plain slotted class: see model)."""
 
-    sent: list[int] = field(default_factory=list)
-    rejected: list[tuple[int, PermanentMetaError]] = field(default_factory=list)
-    pending: list[int] = field(default_factory=list)  # not delivered: Meta down, throttling, bad token
-    pending_groups: list[list[int]] = field(default_factory=list)  # `pending` as the groups it was tried in
-    pending_error: Unsettled | None = None
-    narrowed: bool = False  # a refused group was halved: the pending groups are smaller than the batch
-    events_received: int = 0
-    fbtrace_id: str | None = None
+    __slots__ = (
+        "events_received",
+        "fbtrace_id",
+        "narrowed",
+        "pending",
+        "pending_error",
+        "pending_groups",
+        "rejected",
+        "sent",
+    )
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+        self.rejected: list[tuple[int, PermanentMetaError]] = []
+        self.pending: list[int] = []  # not delivered: Meta down, throttling, bad token
+        self.pending_groups: list[list[int]] = []  # `pending` as the groups it was tried in
+        self.pending_error: Unsettled | None = None
+        self.narrowed = False  # a refused group was halved: the pending groups are smaller than the batch
+        self.events_received = 0
+        self.fbtrace_id: str | None = None
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Delivery({fields})"
 
     def wait(self, group: Sequence[int], error: Unsettled, met: list[Unsettled]) -> None:
         """Leave `group` pending; a stop right after a failure (a refused token) shows that failure."""

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from capi_relay.json_types import JsonObject
 
 
-@dataclass(frozen=True, slots=True)
-class FieldError:
+class FieldError(NamedTuple):
     """One reason an event (or the request) was refused: where, a stable code, and words for a human."""
 
-    index: int | None  # position in `data`; None when the whole request is at fault
+    # position in `data`; None when the whole request is at fault (the field hides tuple.index)
+    index: int | None  # type: ignore[assignment]
     field: str  # dotted path, e.g. "custom_data.currency"
     code: str  # stable, machine-readable, e.g. "currency_invalid"
     message: str  # never contains a user_data value
 
     def to_dict(self) -> JsonObject:
-        return asdict(self)
+        return self._asdict()
 
 
 class RelayError(Exception):

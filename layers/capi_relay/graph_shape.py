@@ -33,18 +33,6 @@ _MAX_FIELDS = 2000  # form fields: data[0..999] plus a few options; more is an a
 _INDEXED = re.compile(r"data\[(\d{1,4})\]")
 
 
-_GRAPH_ROUTE = re.compile(r"/+[^/]+/[^/]+/events/?")  # the route's shape; pixel_of() checks its parts
-
-
-def is_graph_route(raw_path: object) -> bool:
-    """Whether the path has the Graph door's shape, /{version}/{pixel_id}/events (parts checked later).
-
-    API Gateway sends only its two routes here; a function URL sends every path, and anything else
-    must answer 404 like API Gateway would.
-    """
-    return isinstance(raw_path, str) and _GRAPH_ROUTE.fullmatch(raw_path) is not None
-
-
 def _invalid(field: str, code: str, message: str) -> BadRequest:
     return BadRequest([FieldError(None, field, code, message)])
 

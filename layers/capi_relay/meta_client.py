@@ -10,9 +10,8 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -47,13 +46,12 @@ def read_timeout_s(events: int, cap_s: float) -> float:
     return min(SMALL_READ_S + READ_S_PER_EVENT * events, cap_s)
 
 
-@dataclass(frozen=True, slots=True)
-class MetaResponse:
+class MetaResponse(NamedTuple):
     """What Meta says when it takes a request."""
 
     events_received: int
     fbtrace_id: str | None
-    messages: list[Any] = field(default_factory=list)
+    messages: Sequence[Any] = ()
 
 
 # json.dumps with keyword arguments builds a new JSONEncoder on every call: this one is built once.

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 
-from capi_relay.birthdate import normalize_birthdate
 from capi_relay.cleaning import INVISIBLE, clean, remove_spaces
 from capi_relay.client_ip import is_ip_address
 from capi_relay.emails import normalize_email
@@ -19,7 +18,6 @@ from capi_relay.meta_cookies import build_fbc, is_fbc, is_fbp
 from capi_relay.names import normalize_gender, normalize_name
 from capi_relay.phone import normalize_phone, rejection_code
 from capi_relay.places import normalize_city, normalize_country, normalize_state
-from capi_relay.postcodes import normalize_postcode
 
 __all__ = [
     "HASHED_FIELDS",
@@ -40,6 +38,20 @@ def _external_id(s: str) -> str | None:
     return remove_spaces(s) or None
 
 
+def _birthdate(s: str, region: str | None) -> str | None:
+    """db's rule; its module (six date patterns) loads with the first birth date, not on every cold start."""
+    from capi_relay.birthdate import normalize_birthdate
+
+    return normalize_birthdate(s, region)
+
+
+def _postcode(s: str, region: str | None) -> str | None:
+    """zp's rule; its module loads with the first postcode, not on every cold start."""
+    from capi_relay.postcodes import normalize_postcode
+
+    return normalize_postcode(s, region)
+
+
 # field → (rule on the cleaned text, warning when the rule says no); the rules of _REGIONAL_FIELDS
 # also take the effective region
 _RULES: dict[str, tuple[Callable[..., str | None], str]] = {
@@ -49,9 +61,9 @@ _RULES: dict[str, tuple[Callable[..., str | None], str]] = {
     "ln": (normalize_name, "ln_invalid"),
     "ct": (normalize_city, "ct_invalid"),
     "st": (normalize_state, "st_invalid"),
-    "zp": (normalize_postcode, "zp_invalid"),
+    "zp": (_postcode, "zp_invalid"),
     "country": (normalize_country, "country_unknown"),
-    "db": (normalize_birthdate, "db_invalid"),
+    "db": (_birthdate, "db_invalid"),
     "ge": (normalize_gender, "ge_invalid"),
     "external_id": (_external_id, "empty"),
 }

@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from capi_relay.batch import MAX_BISECT_REQUESTS, MAX_GRAPH_CALLS
 from capi_relay.delivery import (
@@ -117,8 +116,7 @@ def redeliver_message(
 # --- the retry policy ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """How the retry queue retries: `max_attempts` deliveries, then the DLQ; backoff base × 2^(n−1)."""
 
     max_attempts: int = 12
@@ -146,16 +144,34 @@ def malformed_message(body: str, now: float) -> JsonObject:
     return {"v": 1, "body": body, "dead_letter": {"reason": "malformed", "at": int(now)}}
 
 
-@dataclass(slots=True)
-class RecordOutcome:
-    """What became of one record, for the handler to carry out, count and log."""
+_NOTHING = RedeliveryResult(sent=0, dead_lettered=0)
 
-    retry_in_s: int | None = None  # not None: hide the record this long and report it failed
-    result: RedeliveryResult = field(default_factory=lambda: RedeliveryResult(sent=0, dead_lettered=0))
-    errors: list[Unsettled] = field(default_factory=list)  # new failures met (for metrics)
-    level: str = "info"
-    log: str = "redelivered"
-    fields: dict[str, Any] = field(default_factory=dict)  # safe to log: counts, codes, attempt
+
+class RecordOutcome:
+    """What became of one record, for the handler to carry out, count and log (slotted: see model)."""
+
+    __slots__ = ("errors", "fields", "level", "log", "result", "retry_in_s")
+
+    def __init__(
+        self,
+        *,
+        retry_in_s: int | None = None,  # not None: hide the record this long and report it failed
+        result: RedeliveryResult = _NOTHING,
+        errors: list[Unsettled] | None = None,  # new failures met (for metrics)
+        level: str = "info",
+        log: str = "redelivered",
+        fields: dict[str, Any] | None = None,  # safe to log: counts, codes, attempt
+    ) -> None:
+        self.retry_in_s = retry_in_s
+        self.result = result
+        self.errors: list[Unsettled] = [] if errors is None else errors
+        self.level = level
+        self.log = log
+        self.fields: dict[str, Any] = {} if fields is None else fields
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"RecordOutcome({fields})"
 
 
 def _stops_the_batch(error: Unsettled) -> bool:

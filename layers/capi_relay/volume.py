@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from capi_relay.json_types import JsonObject
@@ -14,8 +13,7 @@ WEEK_S = 7 * 24 * HOUR_S
 MAX_LOOKBACK_HOURS = 7 * 24
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """A span of whole hours, epoch seconds: `start` included, `end` excluded."""
 
     start: int
@@ -29,8 +27,7 @@ class Window:
         return range(self.start, self.end, HOUR_S)
 
 
-@dataclass(frozen=True, slots=True)
-class VolumeChange:
+class VolumeChange(NamedTuple):
     """The outcome of one volume check; `change_percent` is None when there is no baseline to compare."""
 
     current: float

@@ -28,6 +28,21 @@ def is_post_events(event: Any) -> bool:
     return http.get("method") == "POST" and (raw.get("rawPath") or http.get("path")) == PATH
 
 
+def is_graph_route(raw_path: object) -> bool:
+    """Whether the path has the Graph door's shape, /{version}/{pixel_id}/events (parts checked later).
+
+    API Gateway sends only its two routes here; a function URL sends every path, and anything else
+    must answer 404 like API Gateway would. String checks (the shape of the regex
+    `/+[^/]+/[^/]+/events/?`), so that recognising the route does not import capi_relay.graph_shape.
+    """
+    if not isinstance(raw_path, str) or not raw_path.startswith("/"):
+        return False
+    parts = raw_path.lstrip("/").split("/")
+    if parts[-1] == "":  # one trailing "/"
+        parts.pop()
+    return len(parts) == 3 and parts[2] == "events" and bool(parts[0]) and bool(parts[1])
+
+
 def is_post(event: Any) -> bool:
     """True for a POST, in either front door's event format."""
     raw: Mapping[str, Any] = getattr(event, "raw_event", event) or {}

@@ -40,7 +40,10 @@ def is_sensitive(key: object) -> bool:
 
 
 def mask(value: Any, depth: int = 0) -> Any:
-    """A copy of a log record (dicts, lists, tuples, any depth) with sensitive keys' values masked."""
+    """A copy of a log record (dicts, lists, tuples, any depth) with sensitive keys' values masked.
+
+    A NamedTuple is masked as the mapping it is, by field name: a list of its values would lose the keys.
+    """
     if depth > MAX_DEPTH:
         return MASK
     if isinstance(value, Mapping):
@@ -48,6 +51,8 @@ def mask(value: Any, depth: int = 0) -> Any:
             key: (MASK if item is not None and is_sensitive(key) else mask(item, depth + 1))
             for key, item in value.items()
         }
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple (capi_relay.model): by name
+        return mask(value._asdict(), depth)
     if isinstance(value, list | tuple | set | frozenset):
         return [mask(item, depth + 1) for item in value]
     return value

@@ -1,14 +1,13 @@
 """The deployment's settings: read from the environment once per container, then reused.
 
 template.yaml sets every variable; local mode and tests set the same names (docs/CONTRACTS.md).
+No `from __future__ import annotations`: see capi_relay.model (a NamedTuple's string annotations).
 """
-
-from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from capi_relay.model import RelayConfig
 from relay_aws import metric_names
@@ -18,8 +17,7 @@ DEFAULT_API_VERSION = "v24.0"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """Everything the handlers read from the environment, already typed."""
 
     pixel_ids: tuple[str, ...]

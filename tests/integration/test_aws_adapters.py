@@ -49,6 +49,36 @@ def test_query_parameters_reach_the_request():
     assert request.query == {"pixel_id": "1234567890"}
 
 
+@pytest.mark.parametrize(
+    ("path", "graph"),
+    [
+        ("/v24.0/1234567890/events", True),
+        ("/v24.0/1234567890/events/", True),  # one trailing slash, as Meta takes it
+        ("//v24.0/1234567890/events", True),  # a base URL ending in "/"
+        ("/anything/else/events", True),  # the shape only: pixel_of() refuses these parts with a 400
+        ("/events", False),
+        ("/1234567890/events", False),
+        ("/v24.0//events", False),
+        ("//events", False),
+        ("/v24.0/1234567890/events//", False),
+        ("/v24.0/1234567890/Events", False),
+        ("/v24.0/1234567890/eventsX", False),
+        ("/a/v24.0/1234567890/events", False),
+        ("v24.0/1234567890/events", False),
+        ("/v24.0/1234567890/events?x=1", False),  # rawPath never holds the query
+        ("/", False),
+        ("", False),
+        (None, False),
+        (["/v24.0/1/events"], False),
+    ],
+)
+def test_the_graph_door_is_recognised_by_its_path_shape_alone(path, graph):
+    # Given a function URL, which hands the function any path a stranger sends
+    # When the path is checked for the Graph door's shape, /{version}/{pixel_id}/events
+    # Then only that shape is the Graph door (everything else answers 404)
+    assert http_request.is_graph_route(path) is graph
+
+
 def test_settings_read_lists_flags_and_defaults_from_the_environment():
     # Given the variables template.yaml sets, some empty
     env = {

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from capi_relay.model import IngestRequest
 from relay_aws import log_privacy
 from tests.conftest import META_TOKEN
 from tests.integration.conftest import SERVICE
@@ -125,3 +126,23 @@ def test_absent_values_stay_absent_and_deep_structures_are_masked_whole():
         deep = {"next": deep}
     masked = json.dumps(log_privacy.mask({"em": None, "deep": deep}))
     assert json.loads(masked)["em"] is None and CANARY not in masked
+
+
+def test_a_request_logged_whole_is_masked_by_its_field_names_not_dumped_as_a_list():
+    # Given a careless statement that logs the whole request (a NamedTuple, so a tuple of its values)
+    request = IngestRequest(
+        body=json.dumps({"em": EMAIL}).encode(),
+        headers={"cookie": f"_fbp={CANARY}", "origin": "https://shop.example"},
+        cookies={"_fbp": CANARY},
+        source_ip="203.0.113.77",
+        query={"email": EMAIL},
+        request_id="req-1",
+    )
+    # When it is written
+    written = log_privacy.dumps({"message": "careless", "request": request})
+    # Then every value under a sensitive name is masked, and the rest keeps its name
+    assert CANARY not in written and "203.0.113.77" not in written
+    line = json.loads(written)["request"]
+    assert line["body"] == line["cookies"] == line["source_ip"] == line["query"] == "***"
+    assert line["headers"] == {"cookie": "***", "origin": "https://shop.example"}
+    assert line["request_id"] == "req-1"

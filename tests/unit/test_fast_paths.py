@@ -317,7 +317,7 @@ def test_name_and_city_shortcuts_keep_exactly_the_same_characters(raw):
     # Then they keep the same characters
     assert cleaning.keep_letters_marks_digits(s) == _by_the_book(s, digits=True)
     assert cleaning.keep_letters_marks(s) == _by_the_book(s, digits=False)
-    assert cleaning.remove_spaces(raw) == cleaning._INNER_SPACE.sub("", raw)
+    assert cleaning.remove_spaces(raw) == cleaning.inner_space().sub("", raw)
 
 
 # --- cleaning: the lookup key reads `&` as `and` only between words -------------------------------------

@@ -90,6 +90,29 @@ def test_every_module_imports_without_aws_libraries_or_network():
     assert found["public"]["MetaClient"] == "type" and found["public"]["BadRequest"] == "type"
 
 
+def test_the_ingest_use_case_loads_no_dataclasses_and_rare_rules_only_with_a_value_that_needs_them():
+    # Given a fresh interpreter with AWS libraries and the network blocked
+    # When the ingest use case is imported, then customer data with a birth date and a postcode is normalized
+    found = run(
+        """
+        import hashlib
+        import capi_relay.relay
+        watched = ("dataclasses", "capi_relay.graph_shape", "capi_relay.birthdate", "capi_relay.postcodes")
+        at_import = [m for m in watched if m in sys.modules]
+        from capi_relay.normalize import normalize_user_data
+        out, warnings = normalize_user_data({"db": "1990-02-01", "zp": "94025-1234"}, "us")
+        plain = {"db": "19900201", "zp": "94025"}
+        expected = {key: hashlib.sha256(value.encode()).hexdigest() for key, value in plain.items()}
+        print(json.dumps({"at_import": at_import, "after": [m for m in watched if m in sys.modules],
+                          "hashed": out == expected, "warnings": warnings}))
+        """
+    )
+    # Then a cold start pays for none of them; the value that needs a rule loads it, and it works
+    assert found["at_import"] == []
+    assert found["after"] == ["capi_relay.birthdate", "capi_relay.postcodes"]
+    assert found["hashed"] is True and found["warnings"] == []
+
+
 @pytest.mark.parametrize("modules_first", [True, False], ids=["modules-first", "names-first"])
 def test_use_case_functions_and_their_modules_both_import_in_either_order(modules_first):
     # Given the submodules and the package's lazy names, imported in either order
