@@ -126,6 +126,34 @@ def pin_environment(session: requests.Session, url: str) -> None:
     session.verify = settings["verify"]
 
 
+class GraphSession(requests.Session):
+    """A requests.Session whose `post` prepares a URL's request once and then changes only its body.
+
+    Session.request merges the session's headers, cookies, hooks and settings into a new request on
+    every call (~0.4 ms of CPU here, a fifth of a one-event invocation), though for our few Graph URLs
+    nothing but the body ever changes. `post` takes only what MetaClient sends: a body, `timeout`.
+    Cookies are never sent (the Graph API needs none): what a response sets is not carried forward.
+    """
+
+    MAX_TEMPLATES = 64  # one per pixel's URL; more (never seen) are prepared each time, not kept
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._templates: dict[str, requests.PreparedRequest] = {}
+
+    def post(self, url: str | bytes, data: Any = None, json: Any = None, **kwargs: Any) -> requests.Response:
+        if json is not None or not isinstance(url, str) or set(kwargs) - {"timeout"}:
+            return super().post(url, data=data, json=json, **kwargs)  # anything else: requests' own way
+        template = self._templates.get(url)
+        if template is None:
+            template = self.prepare_request(requests.Request("POST", url))
+            if len(self._templates) < self.MAX_TEMPLATES:
+                self._templates[url] = template
+        prepared = template.copy()
+        prepared.prepare_body(data, None)
+        return self.send(prepared, **kwargs)
+
+
 class MetaClient:
     """POST /{version}/{pixel_id}/events; one per container, so connections are reused across requests."""
 
@@ -139,7 +167,7 @@ class MetaClient:
         self.graph_url = graph_url.rstrip("/")
         self.api_version = api_version
         self.timeout = timeout
-        self._session = requests.Session()
+        self._session = GraphSession()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)

@@ -21,6 +21,7 @@ class Reply:
     status: int = 200
     body: Any = None  # dict → JSON; bytes as is; None → Meta's success for the events received
     hold: bool = False  # never answer (until the test ends): a read timeout
+    headers: dict[str, str] | None = None  # extra response headers (Set-Cookie, ...)
 
 
 class ScriptedGraph:
@@ -70,6 +71,8 @@ class ScriptedGraph:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in (reply.headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -81,8 +84,10 @@ class ScriptedGraph:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def reply(self, status: int = 200, body: Any = None, hold: bool = False) -> None:
-        self.replies.append(Reply(status, body, hold))
+    def reply(
+        self, status: int = 200, body: Any = None, hold: bool = False, headers: dict[str, str] | None = None
+    ) -> None:
+        self.replies.append(Reply(status, body, hold, headers))
 
     def error(self, code: int, status: int = 400, subcode: int | None = None, **extra: Any) -> None:
         """Queue a Graph error in Meta's shape."""

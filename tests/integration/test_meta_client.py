@@ -88,6 +88,42 @@ def test_connections_are_reused_between_sends(client, scripted_graph):
     assert len(scripted_graph.requests) == 2 and len(ports) == 1
 
 
+def test_each_send_carries_its_own_body_length_and_url_through_the_prepared_request(client, scripted_graph):
+    # Given a client that prepares each Graph URL's request once and then changes only the body
+    small = EVENTS
+    large = [{**EVENTS[0], "event_id": f"order-{i}", "custom_data": {"note": "é" * i}} for i in range(40)]
+    # When bodies of different sizes go to one pixel, then another pixel, then the first again
+    for pixel, events in (("1234", small), ("1234", large), ("5678", small), ("1234", large)):
+        client.send(pixel, events, Credentials(TOKEN))
+    # Then every request arrived whole, at its own pixel's URL, with its own Content-Length
+    got = [
+        (r["path"], len(r["json"]["data"]), int(r["headers"]["Content-Length"]))
+        for r in scripted_graph.requests
+    ]
+    sizes = [len(r["raw"]) for r in scripted_graph.requests]
+    assert got == [
+        ("/v24.0/1234/events", 1, sizes[0]),
+        ("/v24.0/1234/events", 40, sizes[1]),
+        ("/v24.0/5678/events", 1, sizes[2]),
+        ("/v24.0/1234/events", 40, sizes[3]),
+    ]
+    assert sizes[0] < sizes[1] and all(r["json"]["access_token"] == TOKEN for r in scripted_graph.requests)
+    # And each with the client's own headers
+    assert {(r["headers"]["Content-Type"], r["headers"]["User-Agent"]) for r in scripted_graph.requests} == {
+        ("application/json", "capi-relay/0.1")
+    }
+
+
+def test_a_cookie_the_graph_sets_is_never_sent_back(client, scripted_graph):
+    # Given a Graph answer that sets a cookie (as a proxy or load balancer on the way might)
+    scripted_graph.reply(headers={"Set-Cookie": "tracking=canary-7f3a; Path=/"})
+    # When the next events are sent
+    client.send("1234", EVENTS, Credentials(TOKEN))
+    client.send("1234", EVENTS, Credentials(TOKEN))
+    # Then no request carries a cookie: one customer's request cannot tag the next one's
+    assert [r["headers"].get("Cookie") for r in scripted_graph.requests] == [None, None]
+
+
 @pytest.mark.parametrize(
     ("status", "code", "subcode", "extra", "expected"),
     [
