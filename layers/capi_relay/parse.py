@@ -246,8 +246,8 @@ def check_event_shape_by_walking(
 def _is_plainly_valid(event: JsonObject, config: RelayConfig, wrapper_depth: int) -> bool:
     """True when check_event_shape would find no fault, judged by exact JSON types level by level.
 
-    The event's own values and user_data's values are checked in place (the shape every event has);
-    only other containers (custom_data, contents...) are walked generically. False means "not sure":
+    The event's own values, and those of its objects holding only scalars and lists of them (user_data,
+    most custom_data), are checked in place; only deeper containers (contents...) are walked generically. False means "not sure":
     the caller then runs the full checks, which find the fault and its path, so errors stay the same.
     """
     max_string = config.max_string
@@ -262,11 +262,11 @@ def _is_plainly_valid(event: JsonObject, config: RelayConfig, wrapper_depth: int
             if key in _OBJECT_FIELDS or len(value) > (config.max_url if key in _LONG_STRINGS else max_string):
                 return False
         elif kind is dict:
+            if _is_flat_object(value, config):  # user_data, and most custom_data: nothing to walk
+                continue
             if key == "user_data":
-                if not _is_plain_user_data(value, config):
-                    return False
-            else:
-                nested.append((value, wrapper_depth + 2))
+                return False
+            nested.append((value, wrapper_depth + 2))
         elif kind is list:
             if key in _OBJECT_FIELDS:
                 return False
@@ -276,10 +276,12 @@ def _is_plainly_valid(event: JsonObject, config: RelayConfig, wrapper_depth: int
     return _nested_within_limits(nested, config)
 
 
-def _is_plain_user_data(user_data: JsonObject, config: RelayConfig) -> bool:
-    """Keys and strings within max_string, lists within max_values, nothing nested: user_data's rules."""
+def _is_flat_object(obj: JsonObject, config: RelayConfig) -> bool:
+    """Keys and strings within max_string, lists within max_values, nothing nested: user_data's rules,
+    which an object one level below an event (within max_depth, checked first) that keeps them also
+    meets for every other limit."""
     max_string = config.max_string
-    for key, value in user_data.items():
+    for key, value in obj.items():
         if len(key) > max_string:
             return False
         kind = type(value)

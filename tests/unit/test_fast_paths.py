@@ -57,6 +57,34 @@ def test_shape_fast_path_finds_the_same_fault_as_the_full_walk(event, config, wr
     )
 
 
+FLAT_VALUES = SCALAR | st.lists(SCALAR, max_size=4)
+OBJECTS_BELOW = st.dictionaries(
+    st.sampled_from(["em", "value", "content_ids", "contents", "x"]), FLAT_VALUES | JSON
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    user_data=OBJECTS_BELOW,
+    custom_data=OBJECTS_BELOW | st.none(),
+    other=st.sampled_from(["app_data", "original_event_data"]),
+    other_value=OBJECTS_BELOW,
+    config=st.builds(RelayConfig, max_values=st.integers(1, 3), max_depth=st.sampled_from([3, 4, 16])),
+    wrapper_depth=st.sampled_from([0, 2]),
+)
+def test_shape_fast_path_on_the_objects_of_an_ordinary_event(
+    user_data, custom_data, other, other_value, config, wrapper_depth
+):
+    # Given an ordinary event whose user_data, custom_data and another object hold anything: flat
+    # values, lists longer than max_values, nested objects (a fault in user_data only)
+    event = {"event_name": "Purchase", "user_data": user_data, "custom_data": custom_data, other: other_value}
+    # When the shape check (fast path first) and the full walk look at it, under tight limits
+    # Then they return the same error, or both none
+    assert P.check_event_shape(event, 0, config, wrapper_depth) == P.check_event_shape_by_walking(
+        event, 0, config, wrapper_depth
+    )
+
+
 # --- validate: the http(s) URL shortcut agrees with urlsplit -------------------------------------------
 URL_PREFIXES = st.sampled_from(
     ["http://", "https://", "HTTP://", "http:/", "https:///", "", " http://", "ftp://", "http://[::1]"]
