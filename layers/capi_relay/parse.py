@@ -247,8 +247,9 @@ def _is_plainly_valid(event: JsonObject, config: RelayConfig, wrapper_depth: int
     """True when check_event_shape would find no fault, judged by exact JSON types level by level.
 
     The event's own values, and those of its objects holding only scalars and lists of them (user_data,
-    most custom_data), are checked in place; only deeper containers (contents...) are walked generically. False means "not sure":
-    the caller then runs the full checks, which find the fault and its path, so errors stay the same.
+    most custom_data), are checked in place; only deeper containers (contents...) are walked
+    generically. False means "not sure": the caller then runs the full checks, which find the fault
+    and its path, so errors stay the same.
     """
     max_string = config.max_string
     if wrapper_depth + 3 > config.max_depth or config.max_values < 1:  # event, user_data, a list: 3 levels

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 MASK = "***"
@@ -39,6 +40,11 @@ def is_sensitive(key: object) -> bool:
     return isinstance(key, str) and key.lower().replace("-", "_") in SENSITIVE_KEYS
 
 
+# A log record's keys are our own names (and field paths made safe): a small set, read on every line
+_is_sensitive_key = lru_cache(maxsize=1024)(is_sensitive)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def mask(value: Any, depth: int = 0) -> Any:
     """A copy of a log record (dicts, lists, tuples, any depth) with sensitive keys' values masked.
 
@@ -46,9 +52,12 @@ def mask(value: Any, depth: int = 0) -> Any:
     """
     if depth > MAX_DEPTH:
         return MASK
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in _SCALARS:  # most of a record: nothing below to mask
+        return value
+    if kind is dict or isinstance(value, Mapping):
         return {
-            key: (MASK if item is not None and is_sensitive(key) else mask(item, depth + 1))
+            key: (MASK if item is not None and _is_sensitive_key(key) else mask(item, depth + 1))
             for key, item in value.items()
         }
     if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple (capi_relay.model): by name
