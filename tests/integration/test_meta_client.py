@@ -114,6 +114,23 @@ def test_each_send_carries_its_own_body_length_and_url_through_the_prepared_requ
     }
 
 
+def test_the_proxy_of_the_environment_at_start_carries_every_send(scripted_graph, monkeypatch):
+    # Given a container whose environment names an HTTP proxy (a company network), read once at start
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", scripted_graph.url)
+    meta = MetaClient("http://graph.invalid", "v24.0", timeout=(2, 2))
+    monkeypatch.delenv("HTTP_PROXY")
+    try:
+        # When two sends go out through the prepared request, after the environment changed
+        meta.send("1234", EVENTS, Credentials(TOKEN))
+        meta.send("1234", EVENTS, Credentials(TOKEN))
+    finally:
+        meta.close()
+    # Then both went through the proxy (a host that does not resolve was never contacted)
+    assert [r["path"] for r in scripted_graph.requests] == ["/v24.0/1234/events"] * 2
+
+
 def test_a_cookie_the_graph_sets_is_never_sent_back(client, scripted_graph):
     # Given a Graph answer that sets a cookie (as a proxy or load balancer on the way might)
     scripted_graph.reply(headers={"Set-Cookie": "tracking=canary-7f3a; Path=/"})
