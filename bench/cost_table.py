@@ -27,19 +27,24 @@ def table(money: dict) -> str:
     return "\n".join(lines)
 
 
-def crossovers(money: dict) -> str:
-    parts = []
+def crossover_lines(money: dict) -> list[str]:
+    """For each front door, where Meta's Gateway starts to cost less (one event a request)."""
+    lines = []
     for door, key in (
         ("HttpApi", "break_even_events_per_month"),
         ("FunctionUrl", "break_even_events_per_month_function_url"),
     ):
         even = money.get(key)
-        parts.append(
+        lines.append(
             f"{door}: the Gateway costs less above ~{even / 1e6:.0f}M one-event requests a month"
             if even
             else f"{door}: the relay costs less at every volume modelled"
         )
-    return "; ".join(parts)
+    return lines
+
+
+def crossovers(money: dict) -> str:
+    return "; ".join(crossover_lines(money))
 
 
 def main(argv: list[str]) -> int:

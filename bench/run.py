@@ -22,7 +22,7 @@ for _path in (str(ROOT), str(ROOT / "layers")):  # `python -m bench.run` from a 
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from bench import cold_import, cost, e2e, log_bytes, measure, package_size, sdk_side  # noqa: E402
+from bench import cold_import, cost, cost_table, e2e, log_bytes, measure, package_size, sdk_side  # noqa: E402
 from bench import events as bench_events  # noqa: E402
 
 DEFAULT_MEMORY_MB = 256
@@ -199,16 +199,7 @@ def _cost_lines(money: dict) -> list[str]:
         f"${money['cost_usd_per_million_batched']:.3f} at 100/request; "
         f"fixed ${money['relay_fixed_usd_per_month']:.2f}/month"
     )
-    for door, key in (
-        ("HttpApi", "break_even_events_per_month"),
-        ("FunctionUrl", "break_even_events_per_month_function_url"),
-    ):
-        even = money.get(key)
-        lines.append(
-            f"    {door}, 1 event/request: the Gateway costs less above ~{even / 1e6:.0f}M events/month"
-            if even
-            else f"    {door}, 1 event/request: the relay costs less at every volume modelled"
-        )
+    lines += [f"    {line}" for line in cost_table.crossover_lines(money)]
     return lines
 
 

@@ -29,7 +29,7 @@ from capi_relay.errors import (
     TokenMetaError,
     TransientMetaError,
 )
-from capi_relay.model import Credentials, CredentialSource
+from capi_relay.model import Credentials, CredentialSource, slots_repr
 
 if TYPE_CHECKING:
     from capi_relay.json_types import JsonObject
@@ -67,11 +67,7 @@ class Limits:
         self.fetch_s = fetch_s
         self.calls = calls
 
-    def __repr__(self) -> str:
-        return (
-            f"Limits(max_calls={self.max_calls!r}, remaining={self.remaining!r}, "
-            f"reserve_s={self.reserve_s!r}, fetch_s={self.fetch_s!r}, calls={self.calls!r})"
-        )
+    __repr__ = slots_repr
 
     def left_s(self) -> float:
         return math.inf if self.remaining is None else self.remaining() - self.reserve_s
@@ -168,9 +164,7 @@ class Delivery:
         self.events_received = 0
         self.fbtrace_id: str | None = None
 
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-        return f"Delivery({fields})"
+    __repr__ = slots_repr
 
     def wait(self, group: Sequence[int], error: Unsettled, met: list[Unsettled]) -> None:
         """Leave `group` pending; a stop right after a failure (a refused token) shows that failure."""

@@ -17,6 +17,12 @@ from capi_relay.json_types import JsonObject
 EMPTY: Mapping[str, str] = MappingProxyType({})  # a default no request can change for the next one
 
 
+def slots_repr(self: Any) -> str:
+    """`__repr__` of a slotted class (`__repr__ = slots_repr`): its class name and every slot's value."""
+    fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+    return f"{type(self).__name__}({fields})"
+
+
 class IngestRequest(NamedTuple):
     """One HTTP request to POST /events, already taken apart by the adapter (header names lower-case)."""
 

@@ -31,7 +31,7 @@ from capi_relay.errors import (
     NotSent,
     ThrottledMetaError,
 )
-from capi_relay.model import CredentialSource, RedeliveryResult, Sink, request_options
+from capi_relay.model import CredentialSource, RedeliveryResult, Sink, request_options, slots_repr
 from capi_relay.validate import window_s
 
 # a message's backoff is its visibility timeout; SQS allows at most 12 h after it was received, the
@@ -169,9 +169,7 @@ class RecordOutcome:
         self.log = log
         self.fields: dict[str, Any] = {} if fields is None else fields
 
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-        return f"RecordOutcome({fields})"
+    __repr__ = slots_repr
 
 
 def _stops_the_batch(error: Unsettled) -> bool:

@@ -25,14 +25,10 @@ WORST_WRITE_S = ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S)  # one message, 
 def _sqs() -> Any:
     """One client per container, created on first use (boto3 honours AWS_ENDPOINT_URL)."""
     import boto3
-    from botocore.config import Config
 
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_S,
-        read_timeout=READ_TIMEOUT_S,
-        retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
-    )
-    return boto3.client("sqs", config=config)
+    from relay_aws import client_config
+
+    return boto3.client("sqs", config=client_config.bounded(CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ATTEMPTS))
 
 
 class RetryQueue:

@@ -35,14 +35,10 @@ QUIET_AFTER_FAILURE_S = 30.0
 def _provider() -> Any:
     """One Powertools SecretsProvider per container, on a client with short timeouts."""
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
-    from botocore.config import Config
 
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_S,
-        read_timeout=READ_TIMEOUT_S,
-        retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
-    )
-    return SecretsProvider(boto_config=config)
+    from relay_aws import client_config
+
+    return SecretsProvider(boto_config=client_config.bounded(CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ATTEMPTS))
 
 
 def expire_cache() -> None:
