@@ -64,14 +64,6 @@ def script(code: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def shop() -> Iterator[Site]:
-    server = Site()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def stack_server(shop: Site) -> Iterator[LocalStackProcess]:
     """`make run` serving two pixels, allowing the shop's origin only."""
     with LocalStackProcess.running(

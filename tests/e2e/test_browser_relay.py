@@ -33,13 +33,6 @@ TOKEN = "browser-token-81d2"
 
 
 @pytest.fixture(scope="module")
-def shop() -> Iterator[Site]:
-    server = Site().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def stranger() -> Iterator[Site]:
     """Another site, not on the relay's allow-list."""
     server = Site().start()

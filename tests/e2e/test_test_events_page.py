@@ -34,13 +34,6 @@ XSS_TITLE = "<img src=x onerror=\"document.title='pwned'\">"
 
 
 @pytest.fixture(scope="module")
-def shop() -> Iterator[Site]:
-    server = Site().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def stack_server(shop: Site) -> Iterator[LocalStackProcess]:
     with LocalStackProcess.running(
         META_ACCESS_TOKEN=TOKEN,
