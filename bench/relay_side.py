@@ -12,7 +12,10 @@ swapped the same way); its `prepare`, the figure issue 17's targets are defined 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 from bench.events import PIXEL_ID
@@ -55,12 +58,29 @@ class _NullSink:
         raise AssertionError("the bench never dead-letters")
 
 
+@contextlib.contextmanager
+def quiet_container() -> Iterator[None]:
+    """Bodies read with json, as in a container that has not written json_codec.FAST_AFTER_EVENTS events
+    yet (json_codec's per-container state, set aside and put back: the bench's own reach inside)."""
+    from capi_relay import json_codec
+
+    busy = json_codec._orjson
+    json_codec._orjson = None
+    try:
+        yield
+    finally:
+        json_codec._orjson = busy
+
+
 class RelayPipeline:
     """relay_request() wired for the bench: one config and one client reused, as in a warm Lambda
-    container."""
+    container. `quiet`: its Graph bodies are always written with json (a container that has not yet
+    written json_codec.FAST_AFTER_EVENTS events); run it inside quiet_container() so bodies are read
+    with json too."""
 
-    def __init__(self, default_region: str | None = None) -> None:
+    def __init__(self, default_region: str | None = None, *, quiet: bool = False) -> None:
         from capi_relay import Credentials, IngestRequest, MetaClient, RelayConfig, relay_request
+        from capi_relay.json_codec import GraphBodyWriter
 
         self._relay = relay_request
         self._request_cls = IngestRequest
@@ -75,6 +95,8 @@ class RelayPipeline:
         self.client._session.close()
         self.session = InMemorySession()
         self.client._session = self.session
+        if quiet:
+            self.client._write = GraphBodyWriter(fast_after_events=sys.maxsize)
         credentials = Credentials(access_token="bench-token")
         self._credentials = lambda pixel_id, force_refresh: credentials
         self._sink = _NullSink()
@@ -108,6 +130,11 @@ class RelayPipeline:
         if result.status != 200:
             raise RuntimeError(f"relay answered {result.status}: {json.dumps(result.body)[:300]}")
         return self.session.last_body
+
+    @property
+    def codec(self) -> str:
+        """Which library writes this pipeline's Graph bodies now: "json" or "orjson"."""
+        return str(self.client._write.codec)
 
     def check(self, body: bytes, now: float) -> dict:
         """One run, summarized: how many events went out, and which warnings relay_request() raised (codes

@@ -31,6 +31,7 @@ BASELINE = ROOT / "bench" / "baseline.json"  # the figures before issue 17, for 
 TARGETS = (
     ("speedup_vs_sdk_single", "one-event request vs SDK get_params() (x)", 1.2, "min"),
     ("speedup_vs_sdk", "per event, 1,000-event body vs SDK get_params() (x)", 2.0, "min"),
+    ("speedup_vs_sdk_single_quiet", "same, a quiet container (json) (x)", None, "min"),
     ("speedup_vs_sdk_execute_single", "one-event request vs SDK execute() (x)", None, "min"),
     ("speedup_vs_sdk_execute", "per event, 1,000-event body vs SDK execute() (x)", None, "min"),
     ("log_bytes_per_request", "log + metric bytes per one-event request", 500, "max"),
@@ -81,6 +82,13 @@ def _per_event(now: int, repeats: int, warmup: int = 3, n: int = 1000) -> dict:
         for one in singles[round_]:
             pipeline.prepare(one, now)
 
+    quiet = relay_side.RelayPipeline(quiet=True)
+
+    def relay_singles_quiet(round_: int) -> None:
+        with relay_side.quiet_container():
+            for one in singles[round_]:
+                quiet.prepare(one, now)
+
     def sdk_singles(round_: int) -> None:
         for one in singles[round_]:
             sdk_side.prepare(one, bench_events.PIXEL_ID)
@@ -99,7 +107,12 @@ def _per_event(now: int, repeats: int, warmup: int = 3, n: int = 1000) -> dict:
         warmup=warmup,
     )
     single = measure.interleaved_medians(
-        {"relay": relay_singles, "sdk": sdk_singles, "sdk_execute": sdk_execute_singles},
+        {
+            "relay": relay_singles,
+            "relay_quiet": relay_singles_quiet,
+            "sdk": sdk_singles,
+            "sdk_execute": sdk_execute_singles,
+        },
         repeats=max(3, repeats // 3),
         warmup=warmup,
     )
@@ -107,6 +120,7 @@ def _per_event(now: int, repeats: int, warmup: int = 3, n: int = 1000) -> dict:
     relay_one, sdk_one = single["relay"]["median_ns"] / n / 1e3, single["sdk"]["median_ns"] / n / 1e3
     execute_us = batch["sdk_execute"]["median_ns"] / n / 1e3
     execute_one = single["sdk_execute"]["median_ns"] / n / 1e3
+    quiet_one = single["relay_quiet"]["median_ns"] / n / 1e3
     fresh = [bench_events.generate(n, now=now, start=(rounds + k) * n) for k in range(4)]
     stages = relay_side.stage_times(pipeline, [bench_events.request_body(b) for b in fresh[:3]], now)
     stages_single = relay_side.stage_times(pipeline, [bench_events.request_body([e]) for e in fresh[3]], now)
@@ -122,6 +136,11 @@ def _per_event(now: int, repeats: int, warmup: int = 3, n: int = 1000) -> dict:
         "speedup_vs_sdk_execute": execute_us / relay_us,
         "sdk_execute_us_per_event_single": execute_one,
         "speedup_vs_sdk_execute_single": execute_one / relay_one,
+        # the figures above are a busy container's (json_codec: orjson once 500 events are written);
+        # a quiet container's one-event request, read and written with json:
+        "codec": pipeline.codec,
+        "relay_us_per_event_single_quiet": quiet_one,
+        "speedup_vs_sdk_single_quiet": sdk_one / quiet_one,
         "events": n,
         "events_with_phone": sum(1 for e in batches[0] if "ph" in e["user_data"]),
         "repeats": repeats,
@@ -239,6 +258,12 @@ def report(figures: dict, sections: dict) -> str:
             "    vs the SDK's whole request path",
             f"SDK execute() up to requests {_fmt(per.get('sdk_execute_us_per_event_single'))} µs"
             f"   x{_fmt(per.get('speedup_vs_sdk_execute_single'), '.2f')}",
+        ),
+        _row(
+            "    quiet container (json until 500 events)",
+            f"relay {_fmt(per.get('relay_us_per_event_single_quiet'))} µs"
+            f"   x{_fmt(per.get('speedup_vs_sdk_single_quiet'), '.2f')} vs get_params()"
+            f"   (figures above: a busy container, {per.get('codec', 'n/a')})",
         ),
         _row(
             "cold import, CPU (median, fresh interpreters)",
@@ -416,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_vs_sdk_execute": per.get("speedup_vs_sdk_execute"),
         "sdk_execute_us_per_event_single": per.get("sdk_execute_us_per_event_single"),
         "speedup_vs_sdk_execute_single": per.get("speedup_vs_sdk_execute_single"),
+        "speedup_vs_sdk_single_quiet": per.get("speedup_vs_sdk_single_quiet"),
+        "codec": per.get("codec"),
         "log_bytes_per_request": logs.get("log_bytes_per_request"),
         "log_bytes_per_batch_request": logs.get("log_bytes_per_batch_request"),
         "handler_cpu_ms": logs.get("handler_cpu_ms"),

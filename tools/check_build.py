@@ -16,7 +16,7 @@ from pathlib import Path
 
 LAYER = "CapiRelayLayer"
 FUNCTIONS = ("IngestFunction", "RetryFunction", "VolumeWatchFunction")
-LAYER_MUST_HAVE = ("capi_relay", "relay_aws", "aws_lambda_powertools", "requests", "phonenumbers")
+LAYER_MUST_HAVE = ("capi_relay", "relay_aws", "aws_lambda_powertools", "requests", "phonenumbers", "orjson")
 LAYER_MUST_NOT_HAVE = ("boto3", "botocore")  # the Lambda runtime provides them; a copy only adds size
 IMPORTS = "import capi_relay, relay_aws, phonenumbers, requests, aws_lambda_powertools"
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda: function + layers, unzipped

@@ -329,7 +329,7 @@ def check_event_sources(request: _Request, config: AuthPolicy, events: Sequence[
     referer = request.headers.get("referer")
     errors = []
     for index, event in enumerate(events):
-        url = event.get("event_source_url") if isinstance(event, Mapping) else None
+        url = event.get("event_source_url") if isinstance(event, dict) else None  # parsed JSON: a dict
         field = "event_source_url"
         if url in (None, "") and referer:
             url, field = referer, "headers.referer"
@@ -386,7 +386,7 @@ def check_browser_capability(events: Sequence[Any], config: AuthPolicy) -> None:
     errors = [
         FieldError(index, "action_source", "action_source_not_allowed", _BROWSER_SOURCE_MESSAGE)
         for index, event in enumerate(events)
-        if isinstance(event, Mapping) and event.get("action_source") not in (None, "", "website")
+        if isinstance(event, dict) and event.get("action_source") not in (None, "", "website")
     ]
     if errors:
         raise Forbidden(errors)

@@ -71,8 +71,8 @@ def keep_letters_marks_digits(s: str) -> str:
     Input already cleaned. Variation selectors and ZWJ/ZWNJ go, and so does a mark whose base is not
     a letter (`Mary ❤️` → `mary`): a Pixel hashes what the user sees, not the emoji's invisible tail.
     """
-    if s.isascii():
-        return _NOT_AZ09.sub("", s)
+    if s.isascii():  # [a-z0-9]+ (a name as cleaned) is kept as it is, without the substitution
+        return s if s.isalnum() and (s.islower() or s.isdigit()) else _NOT_AZ09.sub("", s)
     kept = _ASCII_NOT_ALNUM.sub("", s)  # spaces, hyphens, apostrophes: never kept, removed at C speed
     if kept.isalpha():  # letters only (`josé`, `müller`): no mark, no look at each character
         return unicodedata.normalize("NFC", kept)

@@ -166,6 +166,14 @@ class Delivery:
 
     __repr__ = slots_repr
 
+    def put_in_order(self) -> None:
+        """Positions in order (they are, unless halves were tried: then sorted, as the result needs)."""
+        if not self.narrowed:
+            return
+        self.sent.sort()
+        self.pending.sort()
+        self.rejected.sort(key=_position)
+
     def wait(self, group: Sequence[int], error: Unsettled, met: list[Unsettled]) -> None:
         """Leave `group` pending; a stop right after a failure (a refused token) shows that failure."""
         if isinstance(error, DeliveryStopped) and met:
@@ -173,6 +181,10 @@ class Delivery:
         self.pending_error = error
         self.pending.extend(group)
         self.pending_groups.append(list(group))
+
+
+def _position(pair: tuple[int, PermanentMetaError]) -> int:
+    return pair[0]
 
 
 def _event_specific(error: PermanentMetaError) -> bool:
@@ -220,9 +232,7 @@ def deliver(
     count = len(events)
     for group in (range(count),) if count <= MAX_EVENTS_PER_REQUEST else chunks(range(count)):
         send(group, False)
-    outcome.sent.sort()
-    outcome.pending.sort()
-    outcome.rejected.sort(key=lambda pair: pair[0])
+    outcome.put_in_order()
     return outcome
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
@@ -23,6 +22,7 @@ from capi_relay.errors import (
     TokenMetaError,
     TransientMetaError,
 )
+from capi_relay.json_codec import GraphBodyWriter
 from capi_relay.model import REQUEST_OPTIONS, Credentials
 
 if TYPE_CHECKING:
@@ -52,11 +52,6 @@ class MetaResponse(NamedTuple):
     events_received: int
     fbtrace_id: str | None
     messages: Sequence[Any] = ()
-
-
-# json.dumps with keyword arguments builds a new JSONEncoder on every call: this one is built once.
-# Events come from json.loads and our own copies, so they cannot hold a cycle: not checked.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
 @lru_cache(maxsize=4)  # the same token and secret on every request of a container
@@ -168,6 +163,7 @@ class MetaClient:
         self.api_version = api_version
         self.timeout = timeout
         self._session = GraphSession()
+        self._write = GraphBodyWriter()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
@@ -195,7 +191,7 @@ class MetaClient:
             payload["test_event_code"] = test_event_code
         if options:  # partner_agent, upload_tag, …: only Meta's own names, never data or access_token
             payload.update((name, options[name]) for name in REQUEST_OPTIONS if options.get(name))
-        body = _ENCODER.encode(payload).encode()
+        body = self._write(payload, len(events))
         url = f"{self.graph_url}/{self.api_version}/{pixel_id}/events"
         try:
             read_s = read_timeout_s(len(events), self.timeout[1])
@@ -211,11 +207,11 @@ class MetaClient:
             received = answer["events_received"]
         except (ValueError, KeyError, TypeError):
             raise classify(response) from None  # a 200 that is not Meta's answer: try again later
-        messages = answer.get("messages")
-        return MetaResponse(
-            events_received=received if isinstance(received, int) else len(events),
-            fbtrace_id=answer.get("fbtrace_id") if isinstance(answer.get("fbtrace_id"), str) else None,
-            messages=messages if isinstance(messages, list) else [],
+        messages, trace = answer.get("messages"), answer.get("fbtrace_id")
+        return MetaResponse(  # by position: a NamedTuple built by keyword costs ~1 µs more, every request
+            received if isinstance(received, int) else len(events),
+            trace if isinstance(trace, str) else None,
+            messages if isinstance(messages, list) else [],
         )
 
     def close(self) -> None:

@@ -10,12 +10,13 @@ import json
 import math
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from capi_relay.errors import BadRequest, FieldError, PayloadTooLarge
 from capi_relay.field_paths import KNOWN, PLACEHOLDER, safe_path
+from capi_relay.json_codec import busy_loads, orjson_reads_as_json
 from capi_relay.model import EMPTY, REQUEST_OPTIONS, RelayConfig
 
 if TYPE_CHECKING:
@@ -70,13 +71,23 @@ def _int(text: str) -> int:
     return HugeInt(value) if abs(value) > _FLOAT_MAX else value
 
 
-# json.loads with keyword arguments builds a new JSONDecoder on every call: this one is built once
+# json.loads with keyword arguments builds a new JSONDecoder on every call: this one is built once,
+# and its scanner is called directly (JSONDecoder.decode adds two frames and two regex matches)
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite, parse_int=_int)
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_JSON_SPACE = " \t\n\r"  # JSON's whitespace (RFC 8259), what JSONDecoder.decode skips around a document
 
 
 def load_json(text: str) -> Any:
     """json.loads(text, parse_constant=..., parse_float=..., parse_int=...), with the decoder built once."""
-    return _DECODER.decode(text)
+    document = text.strip(_JSON_SPACE)
+    try:
+        value, end = _SCAN(document, 0)
+    except StopIteration as stop:
+        raise json.JSONDecodeError("Expecting value", document, stop.value) from None
+    if end != len(document):
+        raise json.JSONDecodeError("Extra data", document, end)
+    return value
 
 
 def _request_error(code: str, message: str, field: str = "body") -> BadRequest:
@@ -93,6 +104,25 @@ def _text(body: bytes) -> str:
         return body.decode("utf-8")  # strict: surrogates encoded as UTF-8 bytes are refused too
     except UnicodeDecodeError:
         raise _request_error("encoding_invalid", "the body must be UTF-8 JSON") from None
+
+
+def _read_busy(body: bytes) -> Any:
+    """The body's value as orjson reads the raw bytes, in a busy container (json_codec), or _UNREAD.
+
+    orjson refuses what the path below refuses (broken or non-strict UTF-8, a BOM, a raw NUL, a lone
+    surrogate, NaN, numbers beyond a double, nesting past its limit) and reads the rest as json does,
+    except integers past 64 bits (orjson_reads_as_json): whenever it refuses, json says what is wrong.
+    """
+    fast = busy_loads()
+    if fast is None or not orjson_reads_as_json(body):
+        return _UNREAD
+    try:
+        return fast(body)
+    except (ValueError, RecursionError):  # orjson's JSONDecodeError is a ValueError
+        return _UNREAD
+
+
+_UNREAD = object()
 
 
 @cache
@@ -125,6 +155,9 @@ def _load(body: bytes, config: RelayConfig) -> Any:
         )
     if not body or body.isspace():
         raise _request_error("body_empty", 'the body is empty; send a JSON event or {"data": [...]}')
+    top = _read_busy(body)
+    if top is not _UNREAD:
+        return top
     text = _text(body)
     try:
         top = load_json(text)

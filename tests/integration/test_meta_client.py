@@ -9,6 +9,7 @@ import socket
 import pytest
 
 from capi_relay.errors import PermanentMetaError, ThrottledMetaError, TokenMetaError, TransientMetaError
+from capi_relay.json_codec import FAST_AFTER_EVENTS
 from capi_relay.meta_client import MetaClient
 from capi_relay.model import Credentials
 from local.graph_sandbox import GraphSandbox
@@ -112,6 +113,27 @@ def test_each_send_carries_its_own_body_length_and_url_through_the_prepared_requ
     assert {(r["headers"]["Content-Type"], r["headers"]["User-Agent"]) for r in scripted_graph.requests} == {
         ("application/json", "capi-relay/0.1")
     }
+
+
+def test_a_busy_client_sends_every_value_as_a_quiet_one_does(client, scripted_graph):
+    # Given events with what a Graph body can hold: Unicode, control characters, floats, nesting, and
+    # integers beyond 64 bits (which orjson cannot write)
+    odd = {"note": 'é\u2028\x00"\\ 😀', "price": 0.1 + 0.2, "ids": [7, 1e-7], "order": -(2**63)}
+    events = [{**EVENTS[0], "event_id": f"e-{i}", "custom_data": {**odd, "n": i}} for i in range(3)]
+    huge = [{**EVENTS[0], "custom_data": {"value": 2**64 + 1, "order": -(2**63) - 1, "ids": [1e-7]}}]
+    # When a quiet client sends them (json writes), then a batch of FAST_AFTER_EVENTS switches it to
+    # orjson, and it sends them again
+    client.send("1234", events, Credentials(TOKEN))
+    batch = [{**EVENTS[0], "event_id": f"b-{i}"} for i in range(FAST_AFTER_EVENTS)]
+    client.send("1234", batch, Credentials(TOKEN))
+    client.send("1234", events, Credentials(TOKEN))
+    client.send("1234", huge, Credentials(TOKEN))
+    # Then the Graph API read the same events, value for value, each time, and the whole batch
+    quiet, busy_batch, busy, busy_huge = (r["json"]["data"] for r in scripted_graph.requests)
+    assert quiet == busy == events
+    assert busy_batch == batch and busy_huge == huge
+    # And json wrote the quiet body and the one orjson cannot write (they spell 1e-7 differently)
+    assert [b"1e-07" in r["raw"] for r in scripted_graph.requests] == [True, False, False, True]
 
 
 def test_the_proxy_of_the_environment_at_start_carries_every_send(scripted_graph, monkeypatch):

@@ -348,6 +348,14 @@ def test_name_and_city_shortcuts_keep_exactly_the_same_characters(raw):
     assert cleaning.remove_spaces(raw) == cleaning.inner_space().sub("", raw)
 
 
+@settings(max_examples=1000, deadline=None)
+@given(s=st.text(st.sampled_from(list("azAZ09 -'.\t_")) | st.characters(max_codepoint=127), max_size=10))
+def test_an_ascii_name_already_alphanumeric_is_kept_as_the_substitution_keeps_it(s):
+    # Given ASCII text, cleaned or not (upper case, digits only, empty)
+    # Then the shortcut that skips the substitution keeps what the substitution keeps
+    assert cleaning.keep_letters_marks_digits(s) == re.sub("[^a-z0-9]+", "", s)
+
+
 # --- cleaning: the lookup key reads `&` as `and` only between words -------------------------------------
 def _ampersands_by_the_book(s: str) -> str:
     """Each `&` as ` and ` when a letter stands somewhere before it and somewhere after it, else nothing."""

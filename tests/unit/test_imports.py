@@ -113,6 +113,27 @@ def test_the_ingest_use_case_loads_no_dataclasses_and_rare_rules_only_with_a_val
     assert found["hashed"] is True and found["warnings"] == []
 
 
+def test_a_quiet_container_never_imports_orjson_and_a_busy_one_does():
+    # Given a fresh interpreter (a cold start) with the Graph client's body writer
+    found = run(
+        """
+        import capi_relay.relay, capi_relay.meta_client
+        from capi_relay.json_codec import FAST_AFTER_EVENTS, GraphBodyWriter
+        writer = GraphBodyWriter()
+        payload = {"data": [{"event_name": "Purchase"}], "access_token": "t"}
+        at_import = "orjson" in sys.modules
+        for _ in range(FAST_AFTER_EVENTS - 1):  # a quiet shop's container: one browser event at a time
+            writer(payload, 1)
+        quiet = ("orjson" in sys.modules, writer.codec)
+        writer(payload, 1)
+        busy = ["orjson" in sys.modules, writer.codec]
+        print(json.dumps({"at_import": at_import, "quiet": quiet, "busy": busy}))
+        """
+    )
+    # Then neither the cold start nor the quiet container paid for orjson; the busy one did
+    assert found == {"at_import": False, "quiet": [False, "json"], "busy": [True, "orjson"]}
+
+
 @pytest.mark.parametrize("modules_first", [True, False], ids=["modules-first", "names-first"])
 def test_use_case_functions_and_their_modules_both_import_in_either_order(modules_first):
     # Given the submodules and the package's lazy names, imported in either order
