@@ -393,6 +393,10 @@ def test_max_batch_splits_each_pixels_events_keeping_their_ids(site, recorder, p
     by_pixel: dict[str, list[list[str]]] = {}
     for post in posts:
         by_pixel.setdefault(post.json["pixel_id"], []).append([e["event_id"] for e in post.json["data"]])
+    # (the requests are in flight together: they may arrive in any order, so they are read in the
+    # order of their first event)
+    for pixel, chunks in by_pixel.items():
+        chunks.sort(key=lambda chunk: ids[pixel].index(chunk[0]) if chunk[0] in ids[pixel] else -1)
     assert {pixel: [len(chunk) for chunk in chunks] for pixel, chunks in by_pixel.items()} == {
         "111": [3, 3, 1],
         "222": [3, 2],
