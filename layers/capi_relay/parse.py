@@ -109,9 +109,10 @@ def _text(body: bytes) -> str:
 def _read_busy(body: bytes) -> Any:
     """The body's value as orjson reads the raw bytes, in a busy container (json_codec), or _UNREAD.
 
-    orjson refuses what the path below refuses (broken or non-strict UTF-8, a BOM, a raw NUL, a lone
-    surrogate, NaN, numbers beyond a double, nesting past its limit) and reads the rest as json does,
-    except integers past 64 bits (orjson_reads_as_json): whenever it refuses, json says what is wrong.
+    orjson refuses every body the path below refuses (broken or non-strict UTF-8, a raw NUL, a lone
+    surrogate, NaN, numbers beyond a double, deep nesting), and a few it takes (a UTF-8 BOM); it reads
+    the rest as json does, except integers past 64 bits (orjson_reads_as_json). Whenever it refuses,
+    the path below decides.
     """
     fast = busy_loads()
     if fast is None or not orjson_reads_as_json(body):

@@ -179,6 +179,19 @@ def test_a_busy_container_refuses_what_a_quiet_one_refuses(body, code):
     assert [error.code for error in refused.value.errors] == [code]
 
 
+def test_a_busy_container_refuses_an_event_nested_past_pythons_limit_alone():
+    # Given a batch whose second event is nested 1,000 levels deep: past what json can read (Python's
+    # recursion limit, which refuses the whole body), within orjson's 1,024
+    deep = "[" * 1000 + "]" * 1000
+    body = f'{{"data": [{{"event_name": "Lead"}}, {{"event_name": "Lead", "custom_data": {{"x": {deep}}}}}]}}'
+    # When a busy container reads it
+    with busy_container():
+        parsed = parse.parse_body(body.encode(), RelayConfig())
+    # Then the deep event alone is refused, with the code a quiet container gives the whole body
+    assert [(error.index, error.code) for error in parsed.errors] == [(1, "nesting_too_deep")]
+    assert len(parsed.events) == 2
+
+
 # --- json_codec: json writes what json.dumps writes; a busy container's orjson, the same values ------
 
 
