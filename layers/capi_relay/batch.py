@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
+
+from capi_relay.json_codec import write_message
 
 if TYPE_CHECKING:
     from capi_relay.json_types import JsonObject
@@ -35,11 +36,12 @@ def halves(items: Sequence[T]) -> tuple[Sequence[T], Sequence[T]]:
 
 
 def by_size(events: Sequence[JsonObject], max_bytes: int) -> Iterator[list[JsonObject]]:
-    """Consecutive groups whose JSON stays under max_bytes (one event alone may exceed it)."""
+    """Consecutive groups whose queue-message JSON (json_codec.write_message) stays under max_bytes (one
+    event alone may exceed it)."""
     group: list[JsonObject] = []
     size = 0
     for event in events:
-        event_size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()) + 1
+        event_size = len(write_message(event)) + 1  # ASCII: characters are bytes; +1 for the comma
         if group and size + event_size > max_bytes:
             yield group
             group, size = [], 0

@@ -7,7 +7,6 @@ bounded (Limits): a number of Graph calls, and the invocation's deadline; what i
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from capi_relay.errors import (
     TokenMetaError,
     TransientMetaError,
 )
+from capi_relay.json_codec import write_message
 from capi_relay.model import Credentials, CredentialSource, slots_repr
 
 if TYPE_CHECKING:
@@ -288,8 +288,5 @@ def rejected_groups(outcome: Delivery) -> list[tuple[PermanentMetaError, list[in
 def messages(base: JsonObject, events: Sequence[JsonObject], max_bytes: int) -> list[JsonObject]:
     """`base` with its `data` cut into groups that fit a queue message: the one place messages are
     split by size (the SQS adapter sends what it is given)."""
-    return [{**base, "data": group} for group in by_size(events, max_bytes - len(_envelope(base)))]
-
-
-def _envelope(base: JsonObject) -> bytes:
-    return json.dumps({**base, "data": []}, separators=(",", ":"), ensure_ascii=False).encode()
+    envelope = len(write_message({**base, "data": []}))
+    return [{**base, "data": group} for group in by_size(events, max_bytes - envelope)]

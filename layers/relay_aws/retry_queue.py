@@ -7,11 +7,11 @@ domain builds them and cuts them to size (delivery.messages), this module only m
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
 from capi_relay.errors import QueueUnavailable
+from capi_relay.json_codec import write_message
 
 MAX_MESSAGE_BYTES = 256 * 1024  # SQS's classic limit (the domain keeps messages under 240 KB)
 # short: queueing what is left happens in the last seconds before the invocation's deadline
@@ -47,7 +47,7 @@ class RetryQueue:
     def _send(self, url: str, message: dict) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        body = json.dumps(message, separators=(",", ":"))
+        body = write_message(message)  # as the domain measured it when it cut the message to size
         try:
             _sqs().send_message(QueueUrl=url, MessageBody=body)
         except (BotoCoreError, ClientError) as error:

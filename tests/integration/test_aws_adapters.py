@@ -118,14 +118,20 @@ def adapters(handler_env, local_aws):
     container.reset()
 
 
+@pytest.mark.parametrize(
+    "note",
+    ["x" * 900, "東京タワー" * 40, "Café crème brûlée 🍮 " * 10],
+    ids=["ascii", "japanese", "accents-and-emoji"],
+)
 def test_events_too_big_for_one_sqs_message_are_queued_in_several_and_every_event_kept(
-    server, graph_sandbox, local_aws
+    server, graph_sandbox, local_aws, note
 ):
-    # Given Meta down, and a batch of 400 events weighing about 400 KB (one SQS message takes 256 KiB)
+    # Given Meta down, and a batch of 400 events weighing about 400 KB (one SQS message takes 256 KiB),
+    # product names in any script (JSON written for SQS escapes non-ASCII text: \u6771 is 6 bytes)
     graph_sandbox.add_fault({"kind": "5xx"})
     base = json.loads(sample("single.json")["body"])  # one event, as a website sends it
     events = [
-        {**base, "event_name": "Lead", "event_id": f"e{i}", "custom_data": {"note": "x" * 900}}
+        {**base, "event_name": "Lead", "event_id": f"e{i}", "custom_data": {"note": note}}
         for i in range(400)
     ]
     # When a backend (its API key: a server's capability, not a browser's 20 events) posts the batch
