@@ -167,7 +167,8 @@ class Delivery:
     __repr__ = slots_repr
 
     def put_in_order(self) -> None:
-        """Positions in order (they are, unless halves were tried: then sorted, as the result needs)."""
+        """Positions in order, as the result needs. Groups and halves are tried left to right, so they
+        are; after bisecting they are sorted anyway (a rare path), and a plain send pays nothing."""
         if not self.narrowed:
             return
         self.sent.sort()

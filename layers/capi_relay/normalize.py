@@ -139,7 +139,7 @@ def normalize_user_data(
                 else:
                     code = None
             elif path is _MEMO:
-                kept, code = _name(field, value, memo)
+                kept, code = _hash_text(field, value, None, memo)  # names read no region
             else:
                 kept, code = _other_string(field, value, region, memo)
         else:
@@ -151,20 +151,8 @@ def normalize_user_data(
     return out, warnings
 
 
-def _name(field: str, value: str, memo: Memo | None) -> Outcome:
-    """fn or ln, remembered for the request's other events (none to share with when it has one)."""
-    if memo is None:
-        return _normalize_and_hash(field, value, None)
-    key = (field, value, None)  # _hash_text's key: names read no region
-    result = memo.get(key)
-    if result is None:
-        result = memo[key] = _normalize_and_hash_memo(field, value, None, memo)
-    return result
-
-
 def _other_string(field: str, value: str, region: str | None, memo: Memo | None) -> Outcome:
-    """A string the loop's fast paths leave: a name without a memo, a place too long to remember,
-    or a key Meta does not know."""
+    """A string the loop's fast paths leave: a place too long to remember, or a key Meta does not know."""
     if field not in HASHED_FIELDS:
         return None, "unknown_field"
     return _hash_text(field, value, region if field in _REGIONAL_FIELDS else None, memo)
