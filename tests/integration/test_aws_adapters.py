@@ -131,8 +131,7 @@ def test_events_too_big_for_one_sqs_message_are_queued_in_several_and_every_even
     graph_sandbox.add_fault({"kind": "5xx"})
     base = json.loads(sample("single.json")["body"])  # one event, as a website sends it
     events = [
-        {**base, "event_name": "Lead", "event_id": f"e{i}", "custom_data": {"note": note}}
-        for i in range(400)
+        {**base, "event_name": "Lead", "event_id": f"e{i}", "custom_data": {"note": note}} for i in range(400)
     ]
     # When a backend (its API key: a server's capability, not a browser's 20 events) posts the batch
     status, body = server.ingest(server_event({"data": events}))
